@@ -1,0 +1,33 @@
+# Two commands set everything up on a fresh machine:
+#   make demo   - install into .venv (first use) and run the offline end-to-end demo
+#   make test   - install into .venv (first use) and run the tests
+# torch is pinned to the CPU build that this project is tested with; to use a GPU build, install your own
+# torch into .venv first (`python3 -m venv .venv && .venv/bin/pip install torch`): an installed torch is kept.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+TORCH  ?= torch==2.13.0
+export HF_HUB_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: demo test bench install clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	bash demo/run.sh
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf demo/out .pytest_cache

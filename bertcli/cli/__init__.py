@@ -1,0 +1,72 @@
+"""The `bertcli` command: a Typer app with one module per command group.
+
+Commands stay thin: parse flags, build a RunConfig, call into the library. Heavy imports (torch,
+transformers, datasets) happen inside commands, so `--help` and `--version` answer at once.
+"""
+
+import sys
+from typing import Annotated
+
+import typer
+
+from bertcli import __version__
+from bertcli.cli import finetune, recipes
+from bertcli.cli.init_model import init_model
+from bertcli.errors import BertcliError
+
+app = typer.Typer(
+    name="bertcli",
+    help="Pre-train, fine-tune and serve BERT models: Hugging Face formats, Accelerate for any hardware.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(recipes.app, name="recipes")
+app.add_typer(finetune.app, name="finetune")
+app.command("init-model")(init_model)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"bertcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+) -> None:
+    """Pre-train, fine-tune and serve BERT models."""
+
+
+def _fail(message: str, status: int) -> None:
+    print(f"bertcli: error: {message}", file=sys.stderr)
+    sys.exit(status)
+
+
+def main() -> None:
+    """Entry point: run the app; user errors exit 2 with one line, internal faults exit 1."""
+    args = sys.argv[1:]
+    debug = "--debug" in args  # accepted anywhere on the line, not only before the command
+    try:
+        status = app(args=[a for a in args if a != "--debug"], prog_name="bertcli", standalone_mode=False)
+        if isinstance(status, int):
+            sys.exit(status)
+    except BertcliError as e:
+        if debug:
+            raise
+        _fail(str(e), 2)
+    except typer.Abort:
+        _fail("interrupted", 130)
+    except typer.TyperException as e:  # usage errors found while parsing the command line
+        ctx = getattr(e, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx else ""
+        _fail(e.format_message().replace("\n", " ") + hint, 2)
+    except Exception as e:  # an internal fault: say so, and how to see more
+        if debug:
+            raise
+        _fail(f"internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+              "(run with --debug for the traceback)", 1)

@@ -1,0 +1,351 @@
+"""RunConfig: everything a run needs, resolved in layers and validated before any heavy work.
+
+    defaults (the dataclasses below) <- recipe YAML <- --config FILE.yaml <- CLI flags
+
+Each layer is a plain nested dict with the same shape as `OUT/run.yaml`:
+
+    task: cls
+    model: google-bert/bert-base-uncased
+    output_dir: runs/sst2
+    recipe: sst2
+    data:    {dataset: ..., text_column: ..., ...}      # DataConfig
+    train:   {lr: 2.0e-5, batch_size: 32, ...}          # TrainConfig (the shared training flags)
+    options: {problem_type: ..., metrics: [...]}        # the task's own options dataclass
+
+so a saved `run.yaml` passed back with `--config` repeats the run. Unknown keys are errors (they are
+almost always typos), and values are checked here, not deep inside training.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from bertcli.errors import BertcliError
+
+MixedPrecision = Literal["no", "fp16", "bf16"]
+
+
+def _help(text: str, default_text: str | None = None) -> dict:
+    """Field metadata for the CLI flag: its help, and how to describe a default of None."""
+    return {"help": text, "default_text": default_text}
+
+
+@dataclass
+class DataConfig:
+    """Where the data comes from and which columns hold what."""
+
+    dataset: str | None = field(default=None, metadata=_help("Hub dataset name."))
+    dataset_config: str | None = field(default=None, metadata=_help("Hub dataset configuration (subset)."))
+    train_file: str | None = field(default=None, metadata=_help("Local training file."))
+    validation_file: str | None = field(default=None, metadata=_help("Local validation file."))
+    train_split: str = "train"
+    validation_split: str = "validation"
+    text_column: str = "text"
+    text_pair_column: str | None = None
+    label_column: str = "label"
+    label_names: list[str] | None = None
+
+
+@dataclass
+class TrainConfig:
+    """The training flags every training command shares. Each field becomes a CLI flag (`--grad-accum`)."""
+
+    epochs: float = field(default=3.0, metadata=_help("Number of passes over the training data."))
+    max_steps: int | None = field(
+        default=None, metadata=_help("Stop after this many optimizer steps (overrides --epochs).", "from --epochs")
+    )
+    batch_size: int = field(default=32, metadata=_help("Examples per device per forward pass."))
+    eval_batch_size: int | None = field(default=None, metadata=_help("Evaluation batch size.", "2 x --batch-size"))
+    grad_accum: int = field(default=1, metadata=_help("Gradient accumulation: forward passes per optimizer step."))
+    lr: float = field(default=5e-5, metadata=_help("Peak learning rate (AdamW)."))
+    weight_decay: float = field(default=0.01, metadata=_help("AdamW weight decay (not on biases and LayerNorm)."))
+    warmup_ratio: float = field(default=0.0, metadata=_help("Fraction of steps with linear warm-up, then linear decay."))
+    max_grad_norm: float = field(default=1.0, metadata=_help("Clip gradients to this norm (0: no clipping)."))
+    max_seq_length: int = field(default=128, metadata=_help("Longest input in tokens; longer inputs are truncated."))
+    seed: int = field(default=42, metadata=_help("Random seed for initialisation, shuffling and dropout."))
+    mixed_precision: MixedPrecision = field(default="no", metadata=_help("Mixed precision: no, fp16 (GPU) or bf16."))
+    eval_steps: int | None = field(
+        default=None, metadata=_help("Evaluate every N optimizer steps.", "each epoch's end")
+    )
+    save_steps: int = field(default=500, metadata=_help("Save a full checkpoint every N optimizer steps (0: never)."))
+    save_total_limit: int | None = field(
+        default=2, metadata=_help("Keep at most this many checkpoints (the best one is always kept).")
+    )
+    resume_from_checkpoint: str | None = field(
+        default=None, metadata=_help("Resume from a checkpoint directory, or 'auto' for the latest in the output dir.")
+    )
+    max_train_samples: int | None = field(default=None, metadata=_help("Use only the first N training examples."))
+    max_eval_samples: int | None = field(default=None, metadata=_help("Use only the first N evaluation examples."))
+    logging_steps: int = field(default=50, metadata=_help("Log loss, learning rate and speed every N steps."))
+    group_by_length: bool = field(
+        default=True, metadata=_help("Batch training examples of similar length together (less padding).")
+    )
+    metric_for_best: str | None = field(
+        default=None, metadata=_help("Metric that picks the best checkpoint.", "the task's main metric")
+    )
+    report_to: str = field(default="none", metadata=_help("Experiment tracker: none, tensorboard, wandb, ..."))
+    overwrite_output_dir: bool = field(
+        default=False, metadata=_help("Replace an output directory that already holds a run.")
+    )
+
+
+@dataclass
+class RunConfig:
+    task: str
+    model: str | None = None
+    output_dir: str | None = None
+    recipe: str | None = None
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    options: Any = None  # the task's own options dataclass, e.g. ClassificationOptions
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# --- building dataclasses from nested dicts, with type checks ----------------------------------------
+
+
+def _type_name(tp) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    """Check `value` against the annotation `tp`, converting the safe cases (int -> float, "5e-5" -> float)."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, where)
+            except BertcliError as e:
+                errors.append(e)
+        raise errors[0]
+    if origin is Literal:
+        choices = typing.get_args(tp)
+        if value not in choices:
+            raise BertcliError(f"{where} must be one of {', '.join(map(str, choices))}, not {value!r}")
+        return value
+    if origin is list:
+        (item_tp,) = typing.get_args(tp)
+        if isinstance(value, (str, int, float)):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            raise BertcliError(f"{where} must be a list, not {value!r}")
+        return [_coerce(v, item_tp, f"{where}[{i}]") for i, v in enumerate(value)]
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no"):
+            return value.lower() in ("true", "yes")
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads 5e-5 (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif tp is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+    elif tp is Any:
+        return value
+    raise BertcliError(f"{where} must be {_type_name(tp)}, not {value!r}")
+
+
+def build_dataclass(cls, values: dict | None, where: str):
+    """Instantiate dataclass `cls` from a dict, rejecting unknown keys and ill-typed values."""
+    values = dict(values or {})
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise BertcliError(
+            f"unknown setting '{where}.{unknown[0]}': valid {where} settings are {', '.join(sorted(known))}"
+        )
+    kwargs = {k: _coerce(v, hints[k], f"{where}.{k}") for k, v in values.items()}
+    return cls(**kwargs)
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """Merge `override` into a copy of `base`; nested dicts merge, everything else replaces."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_yaml(path: str | Path, what: str = "config file") -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise BertcliError(f"{what} not found: {path}")
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark else ""
+        raise BertcliError(f"{what} {path} is not valid YAML{line}: fix the syntax") from e
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise BertcliError(f"{what} {path} must hold a mapping of settings, not a {type(loaded).__name__}")
+    return loaded
+
+
+# Keys a run.yaml or recipe may hold that describe the file rather than configure the run.
+INFO_KEYS = ("name", "description", "versions")
+
+
+def resolve(task: str, options_cls, recipe: str | None, config_file: str | None, flags: dict) -> RunConfig:
+    """Layer defaults <- recipe <- config file <- flags into a validated RunConfig.
+
+    `flags` holds only what the user passed on the command line (None values are dropped), in the
+    nested shape of run.yaml.
+    """
+    from bertcli import recipes
+
+    file_layer = load_yaml(config_file) if config_file else {}
+    recipe_name = recipe or file_layer.get("recipe")
+    layers = []
+    if recipe_name:
+        recipe_layer = recipes.load_recipe(recipe_name)
+        if recipe_layer.get("task", task) != task:
+            raise BertcliError(
+                f"recipe '{recipe_name}' is for `{recipe_layer['task']}`, not `{task}`: "
+                f"see `bertcli recipes list` for the recipes of each command"
+            )
+        layers.append(recipe_layer)
+    layers += [file_layer, _drop_none(flags)]
+
+    merged: dict = {"task": task}
+    for layer in layers:
+        merged = deep_merge(merged, {k: v for k, v in layer.items() if k not in INFO_KEYS})
+    if merged.get("task") != task:
+        raise BertcliError(f"config file {config_file} is for `{merged['task']}`, not `{task}`")
+    merged["recipe"] = recipe_name
+
+    known_top = {f.name for f in dataclasses.fields(RunConfig)}
+    unknown = sorted(set(merged) - known_top)
+    if unknown:
+        raise BertcliError(f"unknown setting '{unknown[0]}': valid top-level settings are {', '.join(sorted(known_top))}")
+    cfg = RunConfig(
+        task=task,
+        model=_coerce(merged.get("model"), str | None, "model"),
+        output_dir=_coerce(merged.get("output_dir"), str | None, "output_dir"),
+        recipe=recipe_name,
+        data=build_dataclass(DataConfig, merged.get("data"), "data"),
+        train=build_dataclass(TrainConfig, merged.get("train"), "train"),
+        options=build_dataclass(options_cls, merged.get("options"), "options"),
+    )
+    validate(cfg)
+    return cfg
+
+
+def _drop_none(d: dict) -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            v = _drop_none(v)
+            if v:
+                out[k] = v
+        elif v is not None:
+            out[k] = v
+    return out
+
+
+def validate(cfg: RunConfig) -> None:
+    """Range checks that need no model or data. Model- and data-dependent checks run once those load."""
+    t = cfg.train
+    if not cfg.model:
+        raise BertcliError("no model given: pass --model NAME_OR_DIR (a hub name, or a directory from init-model)")
+    if not cfg.output_dir:
+        raise BertcliError("no output directory given: pass --output-dir DIR")
+    checks = [
+        (t.lr > 0, f"--lr must be positive, got {t.lr}"),
+        (t.batch_size >= 1, f"--batch-size must be at least 1, got {t.batch_size}"),
+        (t.eval_batch_size is None or t.eval_batch_size >= 1, f"--eval-batch-size must be at least 1, got {t.eval_batch_size}"),
+        (t.grad_accum >= 1, f"--grad-accum must be at least 1, got {t.grad_accum}"),
+        (t.epochs > 0, f"--epochs must be positive, got {t.epochs}"),
+        (t.max_steps is None or t.max_steps >= 1, f"--max-steps must be at least 1, got {t.max_steps}"),
+        (t.weight_decay >= 0, f"--weight-decay must be zero or positive, got {t.weight_decay}"),
+        (0 <= t.warmup_ratio < 1, f"--warmup-ratio must be in [0, 1), got {t.warmup_ratio}"),
+        (t.max_grad_norm >= 0, f"--max-grad-norm must be zero or positive, got {t.max_grad_norm}"),
+        (t.max_seq_length >= 8, f"--max-seq-length must be at least 8, got {t.max_seq_length}"),
+        (t.eval_steps is None or t.eval_steps >= 1, f"--eval-steps must be at least 1, got {t.eval_steps}"),
+        (t.save_steps >= 0, f"--save-steps must be zero or positive, got {t.save_steps}"),
+        (t.save_total_limit is None or t.save_total_limit >= 1, f"--save-total-limit must be at least 1, got {t.save_total_limit}"),
+        (t.logging_steps >= 1, f"--logging-steps must be at least 1, got {t.logging_steps}"),
+        (t.max_train_samples is None or t.max_train_samples >= 1, f"--max-train-samples must be at least 1, got {t.max_train_samples}"),
+        (t.max_eval_samples is None or t.max_eval_samples >= 1, f"--max-eval-samples must be at least 1, got {t.max_eval_samples}"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise BertcliError(message)
+    d = cfg.data
+    if not (d.dataset or d.train_file):
+        raise BertcliError("no training data: pass --recipe NAME or --train-file FILE (see `bertcli recipes list`)")
+    for name in ("train_file", "validation_file"):
+        path = getattr(d, name)
+        if path and not Path(path).is_file():
+            raise BertcliError(f"--{name.replace('_', '-')} not found: {path}")
+    _check_output_dir(Path(cfg.output_dir), t)
+
+
+def _check_output_dir(out: Path, t: TrainConfig) -> None:
+    """Never overwrite a previous run by accident; resuming continues in the same directory."""
+    if out.exists() and not out.is_dir():
+        raise BertcliError(f"--output-dir {out} is a file: choose a directory")
+    resume = t.resume_from_checkpoint
+    if resume and resume != "auto" and not Path(resume).is_dir():
+        raise BertcliError(f"checkpoint not found: {resume} (pass a checkpoints/step-N directory, or 'auto')")
+    if out.is_dir() and any(out.iterdir()) and not (t.overwrite_output_dir or resume):
+        raise BertcliError(
+            f"output directory {out} is not empty: pass --overwrite-output-dir to replace it, "
+            "--resume-from-checkpoint auto to continue its run, or choose another --output-dir"
+        )
+
+
+def package_versions() -> dict:
+    import platform
+    from importlib import metadata
+
+    versions = {"python": platform.python_version()}
+    for pkg in ("bertcli", "torch", "transformers", "datasets", "accelerate", "tokenizers", "evaluate"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    return versions
+
+
+def save_run_yaml(cfg: RunConfig, path: Path) -> None:
+    """Write the fully resolved configuration, with package versions, as YAML that --config reads back."""
+    data = cfg.to_dict()
+    # How this invocation treats the output dir is not part of the experiment: a run repeated with
+    # --config must never overwrite or resume anything unless told so again.
+    data["train"].update(overwrite_output_dir=False, resume_from_checkpoint=None)
+    data["versions"] = package_versions()
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

@@ -1,0 +1,117 @@
+"""Load a model and tokenizer by path or hub name; create a BERT from scratch with a WordPiece tokenizer.
+
+Sizes are Google's BERT family (github.com/google-research/bert, "smaller BERT models"), with
+attention heads = hidden / 64 and feed-forward size = 4 x hidden.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from bertcli.errors import BertcliError
+
+SIZES = {  # name: (layers, hidden)
+    "tiny": (2, 128),
+    "mini": (4, 256),
+    "small": (4, 512),
+    "medium": (8, 512),
+    "base": (12, 768),
+    "large": (24, 1024),
+}
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def _not_found(model: str, error: Exception) -> BertcliError:
+    where = "directory exists but holds no usable model" if Path(model).is_dir() else (
+        "not a local directory, and the Hugging Face Hub could not provide it"
+    )
+    return BertcliError(f"cannot load model '{model}': {where} ({str(error).splitlines()[0]}); "
+                        "pass a directory made by bertcli or `init-model`, or a hub model name")
+
+
+def load_config(model: str):
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(model)
+    except (OSError, ValueError) as e:
+        raise _not_found(model, e) from e
+
+
+def load_tokenizer(model: str):
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model)
+    except (OSError, ValueError) as e:
+        raise _not_found(model, e) from e
+    if not tokenizer.is_fast:
+        raise BertcliError(f"model '{model}' has no fast tokenizer (tokenizer.json): bertcli needs one for offsets")
+    return tokenizer
+
+
+def check_max_length(model_config, max_seq_length: int, model: str) -> None:
+    limit = getattr(model_config, "max_position_embeddings", None)
+    if limit is not None and max_seq_length > limit:
+        raise BertcliError(
+            f"--max-seq-length {max_seq_length} is longer than model '{model}' supports ({limit} positions): "
+            f"pass --max-seq-length {limit} or less"
+        )
+
+
+def quiet_transformers() -> None:
+    """Load reports, warnings and (off a terminal) progress bars are noise on the command line; errors still show."""
+    import datasets
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    if not sys.stderr.isatty():
+        datasets.disable_progress_bars()
+
+
+def train_wordpiece(files: list[str], vocab_size: int, lowercase: bool):
+    """Train a BERT WordPiece tokenizer on text files; returns a transformers BertTokenizer (fast)."""
+    from tokenizers import BertWordPieceTokenizer
+    from transformers import BertTokenizer
+
+    for f in files:
+        if not Path(f).is_file():
+            raise BertcliError(f"corpus file not found: {f}")
+    trainer = BertWordPieceTokenizer(lowercase=lowercase, strip_accents=lowercase)
+    trainer.train([str(f) for f in files], vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False)
+    vocab = trainer.get_vocab()
+    if len(vocab) <= len(SPECIAL_TOKENS):
+        raise BertcliError(f"corpus {', '.join(files)} holds no text to build a vocabulary from")
+    return BertTokenizer(vocab=vocab, do_lower_case=lowercase, strip_accents=lowercase)
+
+
+def create_model(size: str, vocab_size: int, max_position_embeddings: int = 512):
+    """A randomly initialised BertForPreTraining (MLM + NSP heads) of a named size."""
+    from transformers import BertConfig, BertForPreTraining
+
+    layers, hidden = SIZES[size]
+    config = BertConfig(
+        vocab_size=vocab_size,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=hidden // 64,
+        intermediate_size=4 * hidden,
+        max_position_embeddings=max_position_embeddings,
+    )
+    return BertForPreTraining(config)
+
+
+def init_model(out: Path, size: str, corpus: list[str], vocab_size: int, lowercase: bool, seed: int = 42) -> dict:
+    """Write a new tokenizer (trained on `corpus`) and a random BERT of `size` to `out`."""
+    import torch
+
+    tokenizer = train_wordpiece(corpus, vocab_size, lowercase)
+    torch.manual_seed(seed)
+    model = create_model(size, vocab_size=len(tokenizer))
+    tokenizer.model_max_length = model.config.max_position_embeddings
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return {"size": size, "vocab_size": len(tokenizer), "parameters": model.num_parameters()}

@@ -1,0 +1,69 @@
+"""Recipes: YAML files that name a real dataset, its columns, metrics and default hyper-parameters.
+
+A recipe has the shape of `OUT/run.yaml` (see config.py) plus `name` and `description`, and lives in
+`recipes/<task>/<name>.yaml`. Recipes are data, read with `yaml.safe_load`; they hold no code.
+They are found in, in order: directories on $BERTCLI_RECIPES_PATH, the `recipes/` folder of a source
+checkout, and the copy shipped inside the installed package.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from bertcli.config import load_yaml
+from bertcli.errors import BertcliError
+
+TASKS = ("cls", "squad", "pretrain")
+
+
+def recipe_dirs() -> list[Path]:
+    here = Path(__file__).resolve().parent
+    extra = [Path(p) for p in os.environ.get("BERTCLI_RECIPES_PATH", "").split(os.pathsep) if p]
+    candidates = [*extra, here.parent / "recipes", here / "recipes"]  # checkout, then wheel copy
+    return [d for d in candidates if d.is_dir()]
+
+
+@dataclass
+class RecipeInfo:
+    name: str
+    task: str
+    description: str
+    path: Path
+
+
+def list_recipes() -> list[RecipeInfo]:
+    found: dict[str, RecipeInfo] = {}
+    for root in recipe_dirs():
+        for path in sorted(root.glob("*/*.yaml")):
+            name = path.stem
+            if name in found:  # an earlier directory wins
+                continue
+            data = load_yaml(path, "recipe")
+            found[name] = RecipeInfo(name, data.get("task", path.parent.name), data.get("description", ""), path)
+    return sorted(found.values(), key=lambda r: (TASKS.index(r.task) if r.task in TASKS else 99, r.name))
+
+
+def find_recipe(name: str) -> Path:
+    """A recipe by name (`sst2`, `cls/sst2`) or by path to a YAML file."""
+    if name.endswith((".yaml", ".yml")) or os.sep in name and Path(name).is_file():
+        path = Path(name)
+        if not path.is_file():
+            raise BertcliError(f"recipe file not found: {name}")
+        return path
+    stem = name.split("/")[-1]
+    for info in list_recipes():
+        if info.name == stem and (name == stem or name == f"{info.task}/{stem}"):
+            return info.path
+    known = ", ".join(r.name for r in list_recipes())
+    raise BertcliError(f"unknown recipe '{name}': choose one of {known} (or give a path to a .yaml file)")
+
+
+def load_recipe(name: str) -> dict:
+    path = find_recipe(name)
+    data = load_yaml(path, "recipe")
+    data.setdefault("task", path.parent.name if path.parent.name in TASKS else None)
+    if data["task"] not in TASKS:
+        raise BertcliError(f"recipe {path} must say `task:` one of {', '.join(TASKS)}")
+    return data

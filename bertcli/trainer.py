@@ -1,0 +1,394 @@
+"""The one training loop, on Accelerate, shared by every task.
+
+    prepare -> for each epoch: for each batch: forward, backward (accumulated), clip, step
+            -> log every --logging-steps, evaluate every --eval-steps (or each epoch), checkpoint every --save-steps
+            -> final evaluation, save the model (HF format) + tokenizer + metrics.json
+
+Read it top to bottom: `run` wires config, task, data and model together; `Trainer.fit` is the loop.
+Checkpoints hold the full state (model, optimizer, scheduler, RNG, data position) and are written to a
+temporary directory first, then renamed, so an interrupted save never leaves a half checkpoint behind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bertcli.batching import LengthGroupedBatchSampler, SortedBatchSampler, WithIndex
+from bertcli.config import RunConfig, save_run_yaml
+from bertcli.errors import BertcliError
+from bertcli.modeling import check_max_length, load_config, load_tokenizer, quiet_transformers
+
+TRAINER_STATE = "trainer_state.json"
+
+
+def run(cfg: RunConfig, task_class) -> dict:
+    """Train `task_class` as configured: the whole of a `bertcli finetune/pretrain` command."""
+    from accelerate.utils import set_seed
+
+    quiet_transformers()
+    accelerator = make_accelerator(cfg)
+    model_config = load_config(cfg.model)
+    check_max_length(model_config, cfg.train.max_seq_length, cfg.model)
+    tokenizer = load_tokenizer(cfg.model)
+    task = task_class(cfg, tokenizer, model_config)
+    if accelerator.device.type == "cuda":
+        task.pad_to_multiple_of = 8
+    with accelerator.main_process_first():
+        train_ds, eval_ds = task.load_datasets()
+    metric = cfg.train.metric_for_best or task.metric_names[0]
+    if metric != "loss" and metric not in task.metric_names:
+        raise BertcliError(f"--metric-for-best {metric} is not computed: choose loss or one of {', '.join(task.metric_names)}")
+    set_seed(cfg.train.seed)
+    model = task.build_model()
+    return Trainer(cfg, task, model, tokenizer, accelerator).fit(train_ds, eval_ds)
+
+
+def make_accelerator(cfg: RunConfig):
+    from accelerate import Accelerator
+
+    t = cfg.train
+    try:
+        return Accelerator(
+            mixed_precision=t.mixed_precision,
+            gradient_accumulation_steps=t.grad_accum,
+            log_with=None if t.report_to == "none" else t.report_to,
+            project_dir=cfg.output_dir,
+        )
+    except (ValueError, ImportError) as e:
+        raise BertcliError(f"cannot set up training: {str(e).splitlines()[0]} (check --mixed-precision and --report-to)") from e
+
+
+@dataclass
+class TrainState:
+    """Where training is; saved in every checkpoint as trainer_state.json."""
+
+    step: int = 0  # optimizer steps done
+    epoch: int = 0  # current epoch
+    batches_in_epoch: int = 0  # batches of the current epoch already consumed (the data position)
+    best_metric: float | None = None
+    best_step: int | None = None
+
+
+class Trainer:
+    def __init__(self, cfg: RunConfig, task, model, tokenizer, accelerator):
+        self.cfg, self.t = cfg, cfg.train
+        self.task, self.model, self.tokenizer = task, model, tokenizer
+        self.accelerator = accelerator
+        self.out = Path(cfg.output_dir)
+        self.checkpoints = self.out / "checkpoints"
+        self.state = TrainState()
+        self.metric_for_best = self.t.metric_for_best or task.metric_names[0]
+        self.is_tty = sys.stdout.isatty()
+        accelerator.register_save_state_pre_hook(self._save_model_hook)
+        accelerator.register_load_state_pre_hook(self._load_model_hook)
+
+    # --- the loop ----------------------------------------------------------------------------------
+    def fit(self, train_ds, eval_ds) -> dict:
+        from transformers import get_linear_schedule_with_warmup
+
+        t, acc = self.t, self.accelerator
+        resume_dir = self._resume_dir()
+        self._prepare_output_dir(resume_dir)
+
+        sampler = LengthGroupedBatchSampler(list(train_ds["length"]), t.batch_size, t.seed, t.group_by_length)
+        train_dl = self._dataloader(train_ds.remove_columns("length"), sampler)
+        eval_sampler = SortedBatchSampler(list(eval_ds["length"]), t.eval_batch_size or 2 * t.batch_size)
+        eval_dl = self._dataloader(WithIndex(eval_ds.remove_columns("length")), eval_sampler)
+        optimizer = self._optimizer()
+        self.model, optimizer, train_dl, eval_dl = acc.prepare(self.model, optimizer, train_dl, eval_dl)
+        self.eval_dl = eval_dl
+
+        steps_per_epoch = math.ceil(len(train_dl) / t.grad_accum)
+        total_steps = t.max_steps or math.ceil(t.epochs * steps_per_epoch)
+        num_epochs = math.ceil(total_steps / steps_per_epoch)
+        scheduler = get_linear_schedule_with_warmup(optimizer, int(t.warmup_ratio * total_steps), total_steps)
+        acc.register_for_checkpointing(scheduler)
+        if resume_dir:
+            acc.load_state(str(resume_dir))
+            saved = json.loads((resume_dir / TRAINER_STATE).read_text())
+            self.state = TrainState(**{k: saved[k] for k in asdict(TrainState())})
+            self._truncate_log(self.state.step)
+            self._print(f"Resumed from {resume_dir} at step {self.state.step}")
+        if acc.is_main_process and t.report_to != "none":
+            acc.init_trackers("bertcli", config=_flat(self.cfg.to_dict()))
+
+        self._print(f"Training: {len(train_ds)} examples, {total_steps} steps "
+                    f"({steps_per_epoch}/epoch), batch {t.batch_size} x {t.grad_accum} x {acc.num_processes} processes")
+        progress = self._progress(total_steps)
+        self.model.train()
+        last_eval: dict | None = None
+        running_loss = torch.zeros((), device=acc.device)
+        running_batches, samples_seen, tokens_seen = 0, 0, torch.zeros((), device=acc.device, dtype=torch.long)
+        start = window_start = time.perf_counter()
+        window_samples = 0
+        done = self.state.step >= total_steps
+        for epoch in range(self.state.epoch, num_epochs):
+            if done:
+                break
+            batches = acc.skip_first_batches(train_dl, self.state.batches_in_epoch) if self.state.batches_in_epoch else train_dl
+            # The batch order is a function of the epoch. Accelerate's loader re-sets its sampler's epoch from
+            # its own iteration count (wrong after a resume), and does not reach a sampler wrapped for several
+            # processes: set both.
+            batches.set_epoch(epoch)
+            sampler.set_epoch(epoch)
+            for batch in batches:
+                with acc.accumulate(self.model):
+                    loss = self.model(**batch).loss
+                    acc.backward(loss)
+                    if acc.sync_gradients and t.max_grad_norm > 0:
+                        acc.clip_grad_norm_(self.model.parameters(), t.max_grad_norm)
+                    optimizer.step()
+                    optimizer.zero_grad(set_to_none=True)
+                self.state.batches_in_epoch += 1
+                running_loss += loss.detach()
+                running_batches += 1
+                n = batch["input_ids"].shape[0] * acc.num_processes
+                samples_seen, window_samples = samples_seen + n, window_samples + n
+                tokens_seen += batch["attention_mask"].sum()
+                if not acc.sync_gradients:
+                    continue
+                if not acc.optimizer_step_was_skipped:  # fp16 overflow skips the step; keep the schedule in line
+                    scheduler.step()
+                self.state.step += 1
+                progress.update(1)
+                step = self.state.step
+                if step % t.logging_steps == 0 or step == total_steps:
+                    now = time.perf_counter()
+                    record = {
+                        "step": step,
+                        "epoch": round(epoch + self.state.batches_in_epoch / len(train_dl), 4),
+                        "loss": acc.reduce(running_loss, "mean").item() / running_batches,
+                        "lr": scheduler.get_last_lr()[0],
+                        "samples_per_second": round(window_samples / (now - window_start), 2),
+                    }
+                    self._log(record, progress)
+                    running_loss.zero_()
+                    running_batches, window_samples, window_start = 0, 0, now
+                if self._evaluation_due(step, total_steps, len(train_dl)):
+                    last_eval = self._evaluate(step)
+                if t.save_steps and step % t.save_steps == 0 and step < total_steps:
+                    self._save_checkpoint(last_eval if last_eval and last_eval["step"] == step else None)
+                if step >= total_steps:
+                    done = True
+                    break
+            else:
+                self.state.epoch, self.state.batches_in_epoch = epoch + 1, 0
+        progress.close()
+        train_runtime = time.perf_counter() - start
+
+        if last_eval is None or last_eval["step"] != self.state.step:
+            last_eval = self._evaluate(self.state.step)
+        tokens = acc.reduce(tokens_seen, "sum").item()
+        metrics = {
+            **{k: v for k, v in last_eval.items() if k != "step"},
+            "train_runtime_s": round(train_runtime, 2),
+            "train_samples_per_second": round(samples_seen / train_runtime, 2),
+            "train_tokens_per_second": round(tokens / train_runtime, 1),
+            "train_steps": self.state.step,
+            "best_metric": self.state.best_metric,
+            "best_step": self.state.best_step,
+        }
+        self._save_final(metrics)
+        acc.end_training()
+        return metrics
+
+    def _evaluation_due(self, step: int, total_steps: int, batches_per_epoch: int) -> bool:
+        """Every --eval-steps steps, or else at the end of each epoch; the last step is evaluated after the loop."""
+        if step >= total_steps:
+            return False
+        if self.t.eval_steps:
+            return step % self.t.eval_steps == 0
+        return self.state.batches_in_epoch == batches_per_epoch
+
+    # --- evaluation --------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def _evaluate(self, step: int) -> dict:
+        acc, task = self.accelerator, self.task
+        self.model.eval()
+        start = time.perf_counter()
+        chunks: dict[str, list[np.ndarray]] = {}
+        loss_sum = torch.zeros((), device=acc.device)
+        for batch in self.eval_dl:
+            index = batch.pop("index")
+            outputs = self.model(**batch)
+            if outputs.loss is not None:
+                loss_sum += outputs.loss.float() * index.shape[0]
+            kept = acc.gather_for_metrics({**task.eval_outputs(outputs, batch), "index": index})
+            for key, value in kept.items():  # to the CPU batch by batch: device memory stays flat
+                chunks.setdefault(key, []).append(value.cpu().numpy())
+        arrays = {k: np.concatenate(v) for k, v in chunks.items()}
+        order = np.argsort(arrays.pop("index"), kind="stable")
+        arrays = {k: v[order] for k, v in arrays.items()}
+        elapsed = time.perf_counter() - start
+        metrics = task.compute_metrics(arrays)
+        total_loss = acc.reduce(loss_sum, "sum").item()
+        if total_loss:
+            metrics["loss"] = total_loss / len(order)
+        metrics["eval_samples_per_second"] = round(len(order) / elapsed, 2)
+        self.eval_arrays = arrays
+        self.model.train()
+
+        value = metrics.get(self.metric_for_best)
+        better = self.metric_for_best != "loss"
+        best = self.state.best_metric
+        if value is not None and (best is None or (value > best if better else value < best)):
+            self.state.best_metric, self.state.best_step = value, step
+        record = {"step": step, **{k if k.startswith("eval_") else f"eval_{k}": v for k, v in metrics.items()}}
+        self._log(record)
+        return {"step": step, **metrics}
+
+    # --- checkpoints -------------------------------------------------------------------------------
+    def _save_checkpoint(self, eval_metrics: dict | None) -> None:
+        acc, step = self.accelerator, self.state.step
+        final, tmp = self.checkpoints / f"step-{step}", self.checkpoints / f".step-{step}.tmp"
+        if acc.is_main_process:
+            shutil.rmtree(tmp, ignore_errors=True)
+        acc.wait_for_everyone()
+        acc.save_state(str(tmp))
+        if acc.is_main_process:
+            state = {**asdict(self.state), "eval": eval_metrics}
+            (tmp / TRAINER_STATE).write_text(json.dumps(state, indent=2))
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(tmp, final)
+            self._rotate_checkpoints()
+        acc.wait_for_everyone()
+
+    def _rotate_checkpoints(self) -> None:
+        limit = self.t.save_total_limit
+        if not limit:
+            return
+        saved = sorted(_list_checkpoints(self.checkpoints), key=lambda p: int(p.name.split("-")[1]))
+        keep = set(saved[-limit:])
+        if self.state.best_step is not None:
+            keep.add(self.checkpoints / f"step-{self.state.best_step}")
+        for path in saved:
+            if path not in keep:
+                shutil.rmtree(path)
+
+    def _save_model_hook(self, models, weights, output_dir) -> None:
+        """Checkpoints store the model as save_pretrained does, so a checkpoint is also a loadable model dir."""
+        if self.accelerator.is_main_process:
+            self.accelerator.unwrap_model(models[0]).save_pretrained(output_dir)
+            self.tokenizer.save_pretrained(output_dir)
+        weights.clear()  # accelerate would otherwise write the same weights a second time
+
+    def _load_model_hook(self, models, input_dir) -> None:
+        from safetensors.torch import load_model
+
+        model = self.accelerator.unwrap_model(models.pop(0))
+        load_model(model, os.path.join(input_dir, "model.safetensors"), device=str(self.accelerator.device))
+
+    def _resume_dir(self) -> Path | None:
+        resume = self.t.resume_from_checkpoint
+        if not resume:
+            return None
+        if resume == "auto":
+            saved = _list_checkpoints(self.checkpoints)
+            if not saved:
+                self._print(f"No checkpoint in {self.checkpoints}: starting from the beginning")
+                return None
+            return max(saved, key=lambda p: int(p.name.split("-")[1]))
+        path = Path(resume)
+        if not (path / TRAINER_STATE).is_file():
+            raise BertcliError(f"{path} is not a bertcli checkpoint (no {TRAINER_STATE}): pass a checkpoints/step-N directory")
+        return path
+
+    # --- output ------------------------------------------------------------------------------------
+    def _prepare_output_dir(self, resume_dir: Path | None) -> None:
+        acc = self.accelerator
+        if acc.is_main_process:
+            if self.out.exists() and self.t.overwrite_output_dir and not resume_dir:
+                shutil.rmtree(self.out)
+            self.out.mkdir(parents=True, exist_ok=True)
+            save_run_yaml(self.cfg, self.out / "run.yaml")
+        acc.wait_for_everyone()
+
+    def _save_final(self, metrics: dict) -> None:
+        acc = self.accelerator
+        acc.wait_for_everyone()
+        if acc.is_main_process:
+            acc.unwrap_model(self.model).save_pretrained(self.out)
+            self.tokenizer.save_pretrained(self.out)
+            self.task.save_predictions(self.out, self.eval_arrays)
+            (self.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        acc.wait_for_everyone()
+
+    def _log(self, record: dict, progress=None) -> None:
+        acc = self.accelerator
+        if not acc.is_main_process:
+            return
+        with open(self.out / "log.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+        if self.t.report_to != "none":
+            acc.log({k: v for k, v in record.items() if k != "step"}, step=record["step"])
+        if progress is not None and self.is_tty:
+            progress.set_postfix(loss=f"{record['loss']:.4f}", lr=f"{record['lr']:.2e}", samples_s=record["samples_per_second"])
+        else:
+            print(" | ".join(f"{k} {_fmt(v)}" for k, v in record.items()), flush=True)
+
+    def _truncate_log(self, step: int) -> None:
+        """On resume, drop log lines written after the checkpoint: they are about to be redone."""
+        log = self.out / "log.jsonl"
+        if self.accelerator.is_main_process and log.is_file():
+            lines = [line for line in log.read_text().splitlines() if json.loads(line)["step"] <= step]
+            log.write_text("".join(line + "\n" for line in lines))
+
+    def _progress(self, total: int):
+        from tqdm.auto import tqdm
+
+        disable = not (self.accelerator.is_main_process and self.is_tty)
+        return tqdm(total=total, initial=self.state.step, disable=disable, desc="train", dynamic_ncols=True)
+
+    def _print(self, message: str) -> None:
+        if self.accelerator.is_main_process:
+            print(message, flush=True)
+
+    # --- construction helpers ----------------------------------------------------------------------
+    def _dataloader(self, dataset, batch_sampler):
+        # A generator of its own: creating an iterator draws a seed from it, which would otherwise come from
+        # the global RNG and shift dropout after a resume (the resumed run creates one more iterator).
+        return torch.utils.data.DataLoader(
+            dataset, batch_sampler=batch_sampler, collate_fn=self.task.collate,
+            pin_memory=self.accelerator.device.type == "cuda", generator=torch.Generator().manual_seed(self.t.seed),
+        )
+
+    def _optimizer(self):
+        """AdamW; no weight decay on biases and LayerNorm weights (as in BERT); fused kernels on CUDA."""
+        decay, no_decay = [], []
+        for name, param in self.model.named_parameters():
+            if param.requires_grad:
+                (no_decay if param.ndim < 2 else decay).append(param)
+        groups = [{"params": decay, "weight_decay": self.t.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        return torch.optim.AdamW(groups, lr=self.t.lr, fused=self.accelerator.device.type == "cuda")
+
+
+def _list_checkpoints(root: Path) -> list[Path]:
+    if not root.is_dir():
+        return []
+    return [p for p in root.iterdir() if p.is_dir() and p.name.startswith("step-") and p.name[5:].isdigit()]
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v if isinstance(v, (int, float, str, bool)) or v is None else str(v)
+    return out
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
+    return str(value)

@@ -1,0 +1,62 @@
+"""Write the demo's small, bundled data set: movie-review sentences with a sentiment label.
+
+The sentences come from templates, so the data can ship with the project under its own licence and the
+demo runs offline. Deterministic: running it again writes the same files.
+
+    python demo/make_data.py        # writes demo/data/{train,validation}.csv and corpus.txt
+"""
+
+import csv
+import random
+from pathlib import Path
+
+POSITIVE = ["good", "great", "excellent", "wonderful", "superb", "delightful", "brilliant", "charming",
+            "moving", "funny", "gripping", "beautiful", "clever", "memorable", "fresh", "touching"]
+NEGATIVE = ["bad", "awful", "terrible", "boring", "dull", "poor", "dreadful", "tedious",
+            "clumsy", "bland", "forgettable", "messy", "lifeless", "predictable", "weak", "annoying"]
+SUBJECTS = ["the movie", "the film", "the plot", "the acting", "the story", "the script", "the ending",
+            "the soundtrack", "the cast", "the dialogue", "this picture", "the direction", "the pacing",
+            "the lead performance", "the second half", "the opening scene", "the cinematography"]
+VERBS = ["was", "is", "felt", "seemed", "turned out", "looked", "remains", "proved"]
+ADVERBS = ["", "", "really", "very", "quite", "truly", "rather", "surprisingly", "genuinely", "utterly"]
+TAILS = ["", "", "", "from start to finish", "for most of its running time", "in every scene",
+         "despite the hype", "as the critics said", "even on a second viewing", "for a summer release"]
+TEMPLATES = [
+    "{subject} {verb} {adverb} {word} {tail}",
+    "i thought {subject} {verb} {adverb} {word}",
+    "honestly , {subject} {verb} {adverb} {word} {tail}",
+    "{subject} {verb} {adverb} {word} , and {subject2} {verb2} {neutral}",
+    "all in all a {adverb} {word} film {tail}",
+    "what a {word} way to spend two hours",
+]
+NEUTRAL = ["long", "in english", "shot in canada", "about family", "based on a novel", "two hours long"]
+
+
+def sentence(rng: random.Random, positive: bool) -> str:
+    template = rng.choice(TEMPLATES)
+    text = template.format(
+        subject=rng.choice(SUBJECTS), subject2=rng.choice(SUBJECTS), verb=rng.choice(VERBS),
+        verb2=rng.choice(VERBS), adverb=rng.choice(ADVERBS), tail=rng.choice(TAILS),
+        word=rng.choice(POSITIVE if positive else NEGATIVE), neutral=rng.choice(NEUTRAL),
+    )
+    return " ".join(text.split()) + " ."
+
+
+def main(out: Path = Path(__file__).parent / "data", n_train: int = 2000, n_validation: int = 400) -> None:
+    rng = random.Random(1234)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = {}
+    for split, n in (("train", n_train), ("validation", n_validation)):
+        labels = [i % 2 for i in range(n)]
+        rng.shuffle(labels)
+        rows[split] = [(sentence(rng, bool(label)), "positive" if label else "negative") for label in labels]
+        with open(out / f"{split}.csv", "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["sentence", "label"])
+            writer.writerows(rows[split])
+    # The tokenizer corpus: every training sentence, one a line.
+    (out / "corpus.txt").write_text("".join(text + "\n" for text, _ in rows["train"]), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
