@@ -58,7 +58,7 @@ def make_accelerator(cfg: RunConfig):
 
     t = cfg.train
     try:
-        return Accelerator(
+        accelerator = Accelerator(
             mixed_precision=t.mixed_precision,
             gradient_accumulation_steps=t.grad_accum,
             log_with=None if t.report_to == "none" else t.report_to,
@@ -66,6 +66,9 @@ def make_accelerator(cfg: RunConfig):
         )
     except (ValueError, ImportError) as e:
         raise BertcliError(f"cannot set up training: {str(e).splitlines()[0]} (check --mixed-precision and --report-to)") from e
+    if t.mixed_precision == "fp16" and accelerator.device.type == "cpu":  # accelerate would silently train in fp32
+        raise BertcliError("--mixed-precision fp16 needs a GPU: on the CPU use --mixed-precision bf16 or no")
+    return accelerator
 
 
 @dataclass

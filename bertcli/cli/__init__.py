@@ -17,7 +17,7 @@ from bertcli.errors import BertcliError
 app = typer.Typer(
     name="bertcli",
     help="Pre-train, fine-tune and serve BERT models: Hugging Face formats, Accelerate for any hardware.",
-    no_args_is_help=True,
+    no_args_is_help=True, rich_markup_mode=None,
     add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},

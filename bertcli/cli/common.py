@@ -49,7 +49,8 @@ def _strip_optional(hint):
 def _train_option(f: dataclasses.Field):
     flag = "--" + f.name.replace("_", "-")
     base = _strip_optional(typing.get_type_hints(TrainConfig)[f.name])
-    decls = [f"{flag}/--no-{flag[2:]}"] if base is bool else [flag]
+    # A switch that is off by default needs no --no-X form; one that is on by default does.
+    decls = [f"{flag}/--no-{flag[2:]}"] if base is bool and f.default else [flag]
     show_default = True if f.default is not None else (f.metadata.get("default_text") or False)
     option = typer.Option(*decls, help=f.metadata.get("help", ""), show_default=show_default, rich_help_panel=TRAIN_PANEL)
     return Annotated[Optional[base], option], f.default

@@ -6,7 +6,7 @@ import typer
 
 from bertcli.cli.common import training_command, train_task
 
-app = typer.Typer(help="Fine-tune a BERT model on a downstream task.", no_args_is_help=True)
+app = typer.Typer(help="Fine-tune a BERT model on a downstream task.", no_args_is_help=True, rich_markup_mode=None)
 
 DATA = "Data"
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="List and show dataset recipes.", no_args_is_help=True)
+app = typer.Typer(help="List and show dataset recipes.", no_args_is_help=True, rich_markup_mode=None)
 
 
 @app.command("list")

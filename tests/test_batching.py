@@ -1,0 +1,52 @@
+"""Batch order and padding."""
+
+import random
+
+import torch
+
+from bertcli.batching import LengthGroupedBatchSampler, SortedBatchSampler, pad_batch
+
+
+def lengths(n=1000, seed=0):
+    rng = random.Random(seed)
+    return [rng.randint(5, 128) for _ in range(n)]
+
+
+def test_length_grouped_batches_cover_every_example_once_and_cut_padding():
+    lens = lengths()
+    sampler = LengthGroupedBatchSampler(lens, batch_size=32, seed=1)
+    batches = list(sampler)
+    assert sorted(i for b in batches for i in b) == list(range(len(lens)))
+    assert len(batches) == len(sampler) == 32
+
+    def padding(batches):
+        return sum(max(lens[i] for i in b) * len(b) - sum(lens[i] for i in b) for b in batches)
+
+    random_batches = list(LengthGroupedBatchSampler(lens, 32, seed=1, group_by_length=False))
+    assert padding(batches) < 0.2 * padding(random_batches)
+    assert max(lens[i] for i in batches[0]) == max(lens)  # the longest batch comes first
+
+
+def test_batch_order_is_a_function_of_seed_and_epoch():
+    sampler = LengthGroupedBatchSampler(lengths(), batch_size=16, seed=3)
+    sampler.set_epoch(0)
+    epoch0 = list(sampler)
+    assert list(sampler) == epoch0
+    sampler.set_epoch(1)
+    assert list(sampler) != epoch0
+
+
+def test_sorted_batches_for_evaluation():
+    lens = [3, 9, 1, 7, 5]
+    assert list(SortedBatchSampler(lens, batch_size=2)) == [[1, 3], [4, 0], [2]]
+
+
+def test_pad_batch_pads_to_the_longest_and_builds_the_attention_mask():
+    features = [{"input_ids": [2, 7, 3], "token_type_ids": [0, 0, 0], "labels": 1},
+                {"input_ids": [2, 3], "token_type_ids": [0, 0], "labels": 0}]
+    batch = pad_batch(features, {"input_ids": 9, "token_type_ids": 0})
+    assert batch["input_ids"].tolist() == [[2, 7, 3], [2, 3, 9]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
+    assert batch["labels"].tolist() == [1, 0]
+    wide = pad_batch(features, {"input_ids": 9, "token_type_ids": 0}, pad_to_multiple_of=8)
+    assert wide["input_ids"].shape == wide["attention_mask"].shape == torch.Size([2, 8])

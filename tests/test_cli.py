@@ -1,0 +1,134 @@
+"""The command line: help, version, init-model, and bad input (exit 2, one line, no traceback)."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import run_cli
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.code == 2, (result.code, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bertcli: error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_version_and_help_of_every_command():
+    assert run_cli("--version").stdout.startswith("bertcli ")
+    for command in (["finetune", "cls"], ["init-model"], ["recipes", "list"], ["recipes", "show"]):
+        result = run_cli(*command, "--help")
+        assert result.code == 0, result.stderr
+    help_text = run_cli("finetune", "cls", "--help").stdout
+    for flag in ("--epochs", "--max-steps", "--batch-size", "--grad-accum", "--lr", "--weight-decay", "--warmup-ratio",
+                 "--max-seq-length", "--seed", "--mixed-precision", "--eval-steps", "--save-steps", "--save-total-limit",
+                 "--resume-from-checkpoint", "--max-train-samples", "--max-eval-samples", "--report-to", "--config",
+                 "--overwrite-output-dir", "--text-column", "--text-pair-column", "--label-column"):
+        assert flag in help_text, flag
+    flat = " ".join(help_text.split())
+    assert "learning rate (AdamW). [default: 5e-05]" in flat and "per forward pass. [default: 32]" in flat
+
+
+def test_python_dash_m_runs_the_same_cli():
+    result = subprocess.run([sys.executable, "-m", "bertcli", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("bertcli ")
+
+
+def test_recipes_list_and_show():
+    listing = run_cli("recipes", "list").stdout
+    assert "sst2" in listing and "stsb" in listing
+    shown = run_cli("recipes", "show", "stsb").stdout
+    assert "problem_type: regression" in shown
+
+
+def test_init_model_writes_a_loadable_bert_of_the_size(tmp_path, sentiment_data):
+    from transformers import AutoModel, AutoTokenizer
+
+    out = tmp_path / "mini"
+    result = run_cli("init-model", out, "--size", "mini", "--corpus", sentiment_data["corpus"], "--vocab-size", 300)
+    assert result.code == 0, result.stderr
+    model, tokenizer = AutoModel.from_pretrained(out), AutoTokenizer.from_pretrained(out)
+    config = model.config
+    assert (config.num_hidden_layers, config.hidden_size, config.num_attention_heads) == (4, 256, 4)
+    assert config.intermediate_size == 1024 and config.architectures == ["BertForPreTraining"]
+    assert config.vocab_size == len(tokenizer) <= 300
+    assert tokenizer("the film was great")["input_ids"][0] == tokenizer.cls_token_id
+    assert tokenizer.tokenize("The FILM") == ["the", "film"]  # --lowercase is the default
+
+
+def test_init_model_cased_keeps_case(tmp_path, sentiment_data):
+    from transformers import AutoTokenizer
+
+    corpus = tmp_path / "cased.txt"
+    corpus.write_text("The Film was Great\n" * 50)
+    result = run_cli("init-model", tmp_path / "m", "--size", "tiny", "--corpus", corpus, "--cased", "--vocab-size", 200)
+    assert result.code == 0, result.stderr
+    assert "Film" in AutoTokenizer.from_pretrained(tmp_path / "m").tokenize("The Film")
+
+
+@pytest.fixture
+def train_args(tiny_model, sentiment_data, tmp_path):
+    return ["finetune", "cls", "--model", tiny_model, "--output-dir", tmp_path / "out", "--train-file",
+            sentiment_data["train"], "--validation-file", sentiment_data["validation"], "--text-column", "sentence"]
+
+
+@pytest.mark.parametrize("extra, fragments", [
+    (["--lr", "-1"], ["--lr must be positive"]),
+    (["--batch-size", "0"], ["--batch-size must be at least 1"]),
+    (["--max-seq-length", "1024"], ["--max-seq-length 1024", "512 positions"]),
+    (["--recipe", "nope"], ["unknown recipe 'nope'", "sst2"]),
+    (["--text-column", "body"], ["column 'body' (--text-column) not found", "sentence, label"]),
+    (["--label-column", "stars"], ["column 'stars' (--label-column)"]),
+    (["--mixed-precision", "fp8"], ["fp8"]),
+    (["--no-such-flag"], ["No such option", "--help"]),
+    (["--metric-for-best", "bleu"], ["--metric-for-best bleu is not computed"]),
+    (["--resume-from-checkpoint", "/nowhere/step-3"], ["checkpoint not found"]),
+])
+def test_bad_input_is_one_line_and_exit_2(train_args, tmp_path, extra, fragments):
+    result = run_cli(*train_args, *extra)
+    assert_one_line_error(result, *fragments)
+    assert not (tmp_path / "out").exists()  # nothing was written
+
+
+def test_missing_data_file(train_args, tmp_path):
+    args = [str(a) for a in train_args]
+    args[args.index("--train-file") + 1] = str(tmp_path / "missing.csv")
+    assert_one_line_error(run_cli(*args), "--train-file not found", "missing.csv")
+
+
+def test_unreadable_file_type(train_args, tmp_path):
+    odd = tmp_path / "train.xlsx"
+    odd.write_text("nope")
+    args = [str(a) for a in train_args]
+    args[args.index("--train-file") + 1] = str(odd)
+    assert_one_line_error(run_cli(*args), "unknown file type '.xlsx'")
+
+
+def test_model_that_does_not_exist(train_args, tmp_path):
+    args = [str(a) for a in train_args]
+    args[args.index("--model") + 1] = str(tmp_path / "no-model")
+    assert_one_line_error(run_cli(*args), "cannot load model")
+
+
+def test_fp16_needs_a_gpu(train_args):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    assert_one_line_error(run_cli(*train_args, "--mixed-precision", "fp16"), "fp16")
+
+
+def test_debug_shows_the_traceback(train_args):
+    with pytest.raises(Exception, match="--lr must be positive"):
+        run_cli(*train_args, "--lr", "-1", "--debug")
+
+
+def test_real_process_exit_status_and_stderr(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "bertcli", "finetune", "cls", "--recipe", "nope", "--model", "x",
+                             "--output-dir", str(tmp_path / "o")], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("bertcli: error: unknown recipe 'nope'")
+    assert len(result.stderr.strip().splitlines()) == 1
