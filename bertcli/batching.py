@@ -18,7 +18,8 @@ class LengthGroupedBatchSampler:
 
     Examples are shuffled, cut into mega-batches of `group` batches, sorted by length inside each
     mega-batch and split into batches; batch order is then shuffled, the longest batch first so that an
-    out-of-memory error shows on the first step rather than hours in.
+    out-of-memory error shows on the first step rather than hours in. Every batch is full but the last:
+    Accelerate's sharding across processes counts on it (a short batch mid-epoch would be dropped).
     """
 
     def __init__(self, lengths: Sequence[int], batch_size: int, seed: int, group_by_length: bool = True, group: int = 50):
@@ -45,10 +46,12 @@ class LengthGroupedBatchSampler:
         for mega in order.split(self.batch_size * self.group):
             by_length = mega[torch.argsort(self.lengths[mega], descending=True, stable=True)]
             batches += list(by_length.split(self.batch_size))
-        longest = max(range(len(batches)), key=lambda i: int(self.lengths[batches[i]].max()))
-        first = batches.pop(longest)
-        rest = [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
-        for batch in [first, *rest]:
+        last = [batches.pop()] if len(batches[-1]) < self.batch_size else []
+        if batches:
+            longest = max(range(len(batches)), key=lambda i: int(self.lengths[batches[i]].max()))
+            first = [batches.pop(longest)]
+            batches = first + [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+        for batch in batches + last:
             yield batch.tolist()
 
 

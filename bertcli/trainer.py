@@ -57,8 +57,12 @@ def make_accelerator(cfg: RunConfig):
     from accelerate import Accelerator
 
     t = cfg.train
+    # Launched as several processes (torchrun, accelerate launch) on a machine without a GPU: Accelerate
+    # only forms a multi-CPU (gloo) group when told to use the CPU, and otherwise runs each as a lone process.
+    cpu_processes = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
     try:
         accelerator = Accelerator(
+            cpu=cpu_processes,
             mixed_precision=t.mixed_precision,
             gradient_accumulation_steps=t.grad_accum,
             log_with=None if t.report_to == "none" else t.report_to,
@@ -230,13 +234,16 @@ class Trainer:
             for key, value in kept.items():  # to the CPU batch by batch: device memory stays flat
                 chunks.setdefault(key, []).append(value.cpu().numpy())
         arrays = {k: np.concatenate(v) for k, v in chunks.items()}
-        order = np.argsort(arrays.pop("index"), kind="stable")
+        # Back to dataset order, one row per example (gather_for_metrics already drops the copies that
+        # even out the last batch across processes; np.unique makes the count exact regardless).
+        _, order = np.unique(arrays.pop("index"), return_index=True)
         arrays = {k: v[order] for k, v in arrays.items()}
         elapsed = time.perf_counter() - start
         metrics = task.compute_metrics(arrays)
         total_loss = acc.reduce(loss_sum, "sum").item()
         if total_loss:
             metrics["loss"] = total_loss / len(order)
+        metrics["eval_samples"] = len(order)
         metrics["eval_samples_per_second"] = round(len(order) / elapsed, 2)
         self.eval_arrays = arrays
         self.model.train()

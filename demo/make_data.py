@@ -32,12 +32,21 @@ TEMPLATES = [
 NEUTRAL = ["long", "in english", "shot in canada", "about family", "based on a novel", "two hours long"]
 
 
+NEGATED = [  # the sentiment word says the opposite of the label: a model must read "not" to get these right
+    "{subject} {verb} not {adverb} {word} {tail}",
+    "i would not call {subject} {word}",
+    "{subject} was never {word} {tail}",
+]
+
+
 def sentence(rng: random.Random, positive: bool) -> str:
-    template = rng.choice(TEMPLATES)
+    negated = rng.random() < 0.25
+    template = rng.choice(NEGATED if negated else TEMPLATES)
+    positive_word = positive != negated
     text = template.format(
         subject=rng.choice(SUBJECTS), subject2=rng.choice(SUBJECTS), verb=rng.choice(VERBS),
         verb2=rng.choice(VERBS), adverb=rng.choice(ADVERBS), tail=rng.choice(TAILS),
-        word=rng.choice(POSITIVE if positive else NEGATIVE), neutral=rng.choice(NEUTRAL),
+        word=rng.choice(POSITIVE if positive_word else NEGATIVE), neutral=rng.choice(NEUTRAL),
     )
     return " ".join(text.split()) + " ."
 

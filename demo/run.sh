@@ -24,6 +24,7 @@ import sys
 from transformers import pipeline
 classify = pipeline("text-classification", model=sys.argv[1])
 for text in ["the soundtrack was truly wonderful .", "what a tedious way to spend two hours",
+             "i would not call the ending dull .", "the acting was not very good .",
              "honestly , the cast felt clumsy from start to finish ."]:
     result = classify(text)[0]
     print(f"{result['label']:>8}  {result['score']:.3f}  {text}")

@@ -2,6 +2,7 @@
 
 import random
 
+import pytest
 import torch
 
 from bertcli.batching import LengthGroupedBatchSampler, SortedBatchSampler, pad_batch
@@ -25,6 +26,29 @@ def test_length_grouped_batches_cover_every_example_once_and_cut_padding():
     random_batches = list(LengthGroupedBatchSampler(lens, 32, seed=1, group_by_length=False))
     assert padding(batches) < 0.2 * padding(random_batches)
     assert max(lens[i] for i in batches[0]) == max(lens)  # the longest batch comes first
+
+
+@pytest.mark.parametrize("n, batch_size", [(1000, 32), (2000, 32), (33, 8), (5, 8), (1601, 32)])
+def test_every_batch_is_full_but_the_last(n, batch_size):
+    for epoch in range(3):
+        sampler = LengthGroupedBatchSampler(lengths(n, seed=epoch), batch_size, seed=0)
+        sampler.set_epoch(epoch)
+        sizes = [len(b) for b in sampler]
+        assert all(size == batch_size for size in sizes[:-1]) and 0 < sizes[-1] <= batch_size
+
+
+def test_sharded_across_processes_every_example_is_seen():
+    """Accelerate's BatchSamplerShard, as `accelerate launch` / torchrun with 2 processes uses it."""
+    from accelerate.data_loader import BatchSamplerShard
+
+    lens = lengths(2000)
+    for epoch in range(4):
+        sampler = LengthGroupedBatchSampler(lens, batch_size=32, seed=0)
+        sampler.set_epoch(epoch)
+        shards = [list(BatchSamplerShard(sampler, num_processes=2, process_index=i)) for i in range(2)]
+        assert len(shards[0]) == len(shards[1]) == 32  # 63 batches -> 32 a process (one repeated)
+        seen = {i for shard in shards for batch in shard for i in batch}
+        assert seen == set(range(2000))
 
 
 def test_batch_order_is_a_function_of_seed_and_epoch():

@@ -94,6 +94,9 @@ def train_task(task_class, run: dict, data: dict, options: dict) -> dict:
              "options": options}
     cfg = resolve(task_class.name, task_class.options_class, run["recipe"], run["config"], flags)
     metrics = run_training(cfg, task_class)
-    typer.echo(json.dumps(metrics, indent=2))
-    typer.echo(f"Saved the model, metrics.json and run.yaml to {cfg.output_dir}")
+    from accelerate import PartialState
+
+    if PartialState().is_main_process:
+        typer.echo(json.dumps(metrics, indent=2))
+        typer.echo(f"Saved the model, metrics.json and run.yaml to {cfg.output_dir}")
     return metrics
