@@ -30,7 +30,7 @@ def cache_files() -> set[str]:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, tiny_model, sentiment_data):
     out = tmp_path_factory.mktemp("cls") / "sentiment"
-    result = finetune(tiny_model, out, sentiment_data, "--epochs", "3")
+    result = finetune(tiny_model, out, sentiment_data, "--epochs", "5")
     assert result.code == 0, result.stderr
     return out, result
 
