@@ -21,7 +21,7 @@ TASKS = ("cls", "squad", "pretrain")
 def recipe_dirs() -> list[Path]:
     here = Path(__file__).resolve().parent
     extra = [Path(p) for p in os.environ.get("BERTCLI_RECIPES_PATH", "").split(os.pathsep) if p]
-    candidates = [*extra, here.parent / "recipes", here / "recipes"]  # checkout, then wheel copy
+    candidates = [*extra, here.parent / "recipes", here / "_recipes"]  # checkout, then the wheel's copy
     return [d for d in candidates if d.is_dir()]
 
 

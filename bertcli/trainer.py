@@ -5,8 +5,7 @@
             -> final evaluation, save the model (HF format) + tokenizer + metrics.json
 
 Read it top to bottom: `run` wires config, task, data and model together; `Trainer.fit` is the loop.
-Checkpoints hold the full state (model, optimizer, scheduler, RNG, data position) and are written to a
-temporary directory first, then renamed, so an interrupted save never leaves a half checkpoint behind.
+Checkpoints (checkpoints.py) hold the full state: model, optimizer, scheduler, RNG, data position.
 """
 
 from __future__ import annotations
@@ -24,12 +23,10 @@ import numpy as np
 import torch
 
 from bertcli.batching import LengthGroupedBatchSampler, SortedBatchSampler, WithIndex
+from bertcli.checkpoints import Checkpointer
 from bertcli.config import RunConfig, save_run_yaml
 from bertcli.errors import BertcliError
 from bertcli.modeling import check_max_length, load_config, load_tokenizer, quiet_transformers
-
-TRAINER_STATE = "trainer_state.json"
-
 
 def run(cfg: RunConfig, task_class) -> dict:
     """Train `task_class` as configured: the whole of a `bertcli finetune/pretrain` command."""
@@ -92,19 +89,19 @@ class Trainer:
         self.task, self.model, self.tokenizer = task, model, tokenizer
         self.accelerator = accelerator
         self.out = Path(cfg.output_dir)
-        self.checkpoints = self.out / "checkpoints"
+        self.checkpointer = Checkpointer(accelerator, self.out / "checkpoints", tokenizer, self.t.save_total_limit)
         self.state = TrainState()
         self.metric_for_best = self.t.metric_for_best or task.metric_names[0]
         self.is_tty = sys.stdout.isatty()
-        accelerator.register_save_state_pre_hook(self._save_model_hook)
-        accelerator.register_load_state_pre_hook(self._load_model_hook)
 
     # --- the loop ----------------------------------------------------------------------------------
     def fit(self, train_ds, eval_ds) -> dict:
         from transformers import get_linear_schedule_with_warmup
 
         t, acc = self.t, self.accelerator
-        resume_dir = self._resume_dir()
+        resume_dir = self.checkpointer.resolve(t.resume_from_checkpoint)
+        if t.resume_from_checkpoint == "auto" and resume_dir is None:
+            self._print(f"No checkpoint in {self.checkpointer.root}: starting from the beginning")
         self._prepare_output_dir(resume_dir)
 
         sampler = LengthGroupedBatchSampler(list(train_ds["length"]), t.batch_size, t.seed, t.group_by_length)
@@ -121,8 +118,7 @@ class Trainer:
         scheduler = get_linear_schedule_with_warmup(optimizer, int(t.warmup_ratio * total_steps), total_steps)
         acc.register_for_checkpointing(scheduler)
         if resume_dir:
-            acc.load_state(str(resume_dir))
-            saved = json.loads((resume_dir / TRAINER_STATE).read_text())
+            saved = self.checkpointer.load(resume_dir)
             self.state = TrainState(**{k: saved[k] for k in asdict(TrainState())})
             self._truncate_log(self.state.step)
             self._print(f"Resumed from {resume_dir} at step {self.state.step}")
@@ -184,7 +180,8 @@ class Trainer:
                 if self._evaluation_due(step, total_steps, len(train_dl)):
                     last_eval = self._evaluate(step)
                 if t.save_steps and step % t.save_steps == 0 and step < total_steps:
-                    self._save_checkpoint(last_eval if last_eval and last_eval["step"] == step else None)
+                    evaluated = last_eval if last_eval and last_eval["step"] == step else None
+                    self.checkpointer.save(step, {**asdict(self.state), "eval": evaluated}, self.state.best_step)
                 if step >= total_steps:
                     done = True
                     break
@@ -257,62 +254,6 @@ class Trainer:
         self._log(record)
         return {"step": step, **metrics}
 
-    # --- checkpoints -------------------------------------------------------------------------------
-    def _save_checkpoint(self, eval_metrics: dict | None) -> None:
-        acc, step = self.accelerator, self.state.step
-        final, tmp = self.checkpoints / f"step-{step}", self.checkpoints / f".step-{step}.tmp"
-        if acc.is_main_process:
-            shutil.rmtree(tmp, ignore_errors=True)
-        acc.wait_for_everyone()
-        acc.save_state(str(tmp))
-        if acc.is_main_process:
-            state = {**asdict(self.state), "eval": eval_metrics}
-            (tmp / TRAINER_STATE).write_text(json.dumps(state, indent=2))
-            shutil.rmtree(final, ignore_errors=True)
-            os.replace(tmp, final)
-            self._rotate_checkpoints()
-        acc.wait_for_everyone()
-
-    def _rotate_checkpoints(self) -> None:
-        limit = self.t.save_total_limit
-        if not limit:
-            return
-        saved = sorted(_list_checkpoints(self.checkpoints), key=lambda p: int(p.name.split("-")[1]))
-        keep = set(saved[-limit:])
-        if self.state.best_step is not None:
-            keep.add(self.checkpoints / f"step-{self.state.best_step}")
-        for path in saved:
-            if path not in keep:
-                shutil.rmtree(path)
-
-    def _save_model_hook(self, models, weights, output_dir) -> None:
-        """Checkpoints store the model as save_pretrained does, so a checkpoint is also a loadable model dir."""
-        if self.accelerator.is_main_process:
-            self.accelerator.unwrap_model(models[0]).save_pretrained(output_dir)
-            self.tokenizer.save_pretrained(output_dir)
-        weights.clear()  # accelerate would otherwise write the same weights a second time
-
-    def _load_model_hook(self, models, input_dir) -> None:
-        from safetensors.torch import load_model
-
-        model = self.accelerator.unwrap_model(models.pop(0))
-        load_model(model, os.path.join(input_dir, "model.safetensors"), device=str(self.accelerator.device))
-
-    def _resume_dir(self) -> Path | None:
-        resume = self.t.resume_from_checkpoint
-        if not resume:
-            return None
-        if resume == "auto":
-            saved = _list_checkpoints(self.checkpoints)
-            if not saved:
-                self._print(f"No checkpoint in {self.checkpoints}: starting from the beginning")
-                return None
-            return max(saved, key=lambda p: int(p.name.split("-")[1]))
-        path = Path(resume)
-        if not (path / TRAINER_STATE).is_file():
-            raise BertcliError(f"{path} is not a bertcli checkpoint (no {TRAINER_STATE}): pass a checkpoints/step-N directory")
-        return path
-
     # --- output ------------------------------------------------------------------------------------
     def _prepare_output_dir(self, resume_dir: Path | None) -> None:
         acc = self.accelerator
@@ -380,12 +321,6 @@ class Trainer:
                 (no_decay if param.ndim < 2 else decay).append(param)
         groups = [{"params": decay, "weight_decay": self.t.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
         return torch.optim.AdamW(groups, lr=self.t.lr, fused=self.accelerator.device.type == "cuda")
-
-
-def _list_checkpoints(root: Path) -> list[Path]:
-    if not root.is_dir():
-        return []
-    return [p for p in root.iterdir() if p.is_dir() and p.name.startswith("step-") and p.name[5:].isdigit()]
 
 
 def _flat(d: dict, prefix: str = "") -> dict:

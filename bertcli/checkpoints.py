@@ -1,0 +1,90 @@
+"""Checkpoints: `OUT/checkpoints/step-N/`, each the full training state and a loadable model directory.
+
+A checkpoint holds the model as `save_pretrained` writes it (plus the tokenizer), so
+`AutoModelFor*.from_pretrained(step_dir)` loads it; Accelerate adds the optimizer, scheduler, RNG states of
+every process and its step counter; `trainer_state.json` adds the data position and the best metric so far.
+It is written to `.step-N.tmp` and renamed when complete: an interrupted save leaves no half checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from bertcli.errors import BertcliError
+
+TRAINER_STATE = "trainer_state.json"
+
+
+def list_checkpoints(root: Path) -> list[Path]:
+    """Complete checkpoints under `root`, oldest first."""
+    if not root.is_dir():
+        return []
+    found = [p for p in root.iterdir() if p.is_dir() and p.name.startswith("step-") and p.name[5:].isdigit()]
+    return sorted(found, key=lambda p: int(p.name[5:]))
+
+
+class Checkpointer:
+    def __init__(self, accelerator, root: Path, tokenizer, save_total_limit: int | None):
+        self.accelerator, self.root, self.tokenizer, self.limit = accelerator, root, tokenizer, save_total_limit
+        accelerator.register_save_state_pre_hook(self._save_model_hook)
+        accelerator.register_load_state_pre_hook(self._load_model_hook)
+
+    def save(self, step: int, trainer_state: dict, best_step: int | None) -> None:
+        acc = self.accelerator
+        final, tmp = self.root / f"step-{step}", self.root / f".step-{step}.tmp"
+        if acc.is_main_process:
+            shutil.rmtree(tmp, ignore_errors=True)
+        acc.wait_for_everyone()
+        acc.save_state(str(tmp))
+        if acc.is_main_process:
+            (tmp / TRAINER_STATE).write_text(json.dumps(trainer_state, indent=2))
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(tmp, final)
+            self._rotate(keep_step=best_step)
+        acc.wait_for_everyone()
+
+    def load(self, path: Path) -> dict:
+        """Restore model, optimizer, scheduler and RNG states; return the saved trainer state."""
+        self.accelerator.load_state(str(path))
+        return json.loads((path / TRAINER_STATE).read_text())
+
+    def resolve(self, resume: str | None) -> Path | None:
+        """The checkpoint that `--resume-from-checkpoint` names: a path, 'auto' (the latest), or none."""
+        if not resume:
+            return None
+        if resume == "auto":
+            saved = list_checkpoints(self.root)
+            return saved[-1] if saved else None
+        path = Path(resume)
+        if not (path / TRAINER_STATE).is_file():
+            raise BertcliError(f"{path} is not a bertcli checkpoint (no {TRAINER_STATE}): pass a checkpoints/step-N directory")
+        return path
+
+    def _rotate(self, keep_step: int | None) -> None:
+        """Keep the newest `save_total_limit` checkpoints, and always the best one."""
+        if not self.limit:
+            return
+        saved = list_checkpoints(self.root)
+        keep = set(saved[-self.limit:])
+        if keep_step is not None:
+            keep.add(self.root / f"step-{keep_step}")
+        for path in saved:
+            if path not in keep:
+                shutil.rmtree(path)
+
+    def _save_model_hook(self, models, weights, output_dir) -> None:
+        if self.accelerator.is_main_process:
+            self.accelerator.unwrap_model(models[0]).save_pretrained(output_dir)
+            self.tokenizer.save_pretrained(output_dir)
+        weights.clear()  # Accelerate would otherwise write the same weights a second time
+
+    def _load_model_hook(self, models, input_dir) -> None:
+        from safetensors.torch import load_model
+
+        # Load into the unwrapped model (the file has its names, without a DDP "module." prefix);
+        # taking it off the list stops Accelerate from loading it again.
+        model = self.accelerator.unwrap_model(models.pop(0))
+        load_model(model, os.path.join(input_dir, "model.safetensors"), device=str(self.accelerator.device))
