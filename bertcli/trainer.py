@@ -67,8 +67,12 @@ def make_accelerator(cfg: RunConfig):
         )
     except (ValueError, ImportError) as e:
         raise BertcliError(f"cannot set up training: {str(e).splitlines()[0]} (check --mixed-precision and --report-to)") from e
-    if t.mixed_precision == "fp16" and accelerator.device.type == "cpu":  # accelerate would silently train in fp32
+    # Accelerate would silently train in fp32, or silently log nowhere: say so instead.
+    if t.mixed_precision == "fp16" and accelerator.device.type == "cpu":
         raise BertcliError("--mixed-precision fp16 needs a GPU: on the CPU use --mixed-precision bf16 or no")
+    if t.report_to != "none" and not accelerator.log_with:
+        raise BertcliError(f"--report-to {t.report_to}: that tracker is not installed; install it "
+                           f"(e.g. pip install {t.report_to}) or pass --report-to none")
     return accelerator
 
 

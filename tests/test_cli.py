@@ -86,6 +86,7 @@ def train_args(tiny_model, sentiment_data, tmp_path):
     (["--no-such-flag"], ["No such option", "--help"]),
     (["--metric-for-best", "bleu"], ["--metric-for-best bleu is not computed"]),
     (["--resume-from-checkpoint", "/nowhere/step-3"], ["checkpoint not found"]),
+    (["--report-to", "no-such-tracker"], ["no-such-tracker", "--report-to"]),
 ])
 def test_bad_input_is_one_line_and_exit_2(train_args, tmp_path, extra, fragments):
     result = run_cli(*train_args, *extra)
@@ -119,6 +120,14 @@ def test_fp16_needs_a_gpu(train_args):
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
     assert_one_line_error(run_cli(*train_args, "--mixed-precision", "fp16"), "fp16")
+
+
+def test_report_to_a_tracker_that_is_not_installed(train_args):
+    import importlib.util
+
+    if importlib.util.find_spec("tensorboard") or importlib.util.find_spec("tensorboardX"):
+        pytest.skip("tensorboard is installed")
+    assert_one_line_error(run_cli(*train_args, "--report-to", "tensorboard"), "not installed", "--report-to none")
 
 
 def test_debug_shows_the_traceback(train_args):
