@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -17,6 +18,9 @@ import datasets
 
 from bertcli.config import DataConfig
 from bertcli.errors import BertcliError
+
+if not sys.stderr.isatty():  # progress bars only where someone watches them
+    datasets.disable_progress_bars()
 
 # extension -> (datasets builder, reader options)
 FILE_FORMATS = {

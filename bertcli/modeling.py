@@ -6,7 +6,6 @@ attention heads = hidden / 64 and feed-forward size = 4 x hidden.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from bertcli.errors import BertcliError
@@ -61,14 +60,11 @@ def check_max_length(model_config, max_seq_length: int, model: str) -> None:
 
 
 def quiet_transformers() -> None:
-    """Load reports, warnings and (off a terminal) progress bars are noise on the command line; errors still show."""
-    import datasets
+    """Load reports and warnings are noise on the command line; errors still show."""
     import transformers
 
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()
-    if not sys.stderr.isatty():
-        datasets.disable_progress_bars()
 
 
 def train_wordpiece(files: list[str], vocab_size: int, lowercase: bool):

@@ -12,6 +12,7 @@ import typer
 from bertcli import __version__
 from bertcli.cli import finetune, recipes
 from bertcli.cli.init_model import init_model
+from bertcli.cli.predict import predict
 from bertcli.errors import BertcliError
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app = typer.Typer(
 app.add_typer(recipes.app, name="recipes")
 app.add_typer(finetune.app, name="finetune")
 app.command("init-model")(init_model)
+app.command("predict")(predict)
 
 
 def _version(value: bool) -> None:

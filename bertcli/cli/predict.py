@@ -1,0 +1,109 @@
+"""`bertcli predict`: batched inference from a trained output directory."""
+
+from pathlib import Path
+from typing import Annotated, Literal, Optional
+
+import typer
+
+from bertcli.errors import BertcliError
+
+
+def _saved_columns(model: str) -> dict:
+    """The data columns of the run that trained `model` (its run.yaml), used as column defaults."""
+    run_yaml = Path(model) / "run.yaml"
+    if not run_yaml.is_file():
+        return {}
+    import yaml
+
+    return (yaml.safe_load(run_yaml.read_text()) or {}).get("data") or {}
+
+
+def predict(
+    texts: Annotated[Optional[list[str]], typer.Argument(
+        help="Texts to predict for. Without any, reads --input-file, or stdin when it is a pipe.",
+        show_default=False)] = None,
+    model: Annotated[str, typer.Option("--model", "-m", help="A trained output directory (or any HF model dir).",
+                                       show_default=False)] = ...,
+    input_file: Annotated[Optional[str], typer.Option(
+        help="txt (one text a line), csv, tsv, json or jsonl; '-' for stdin.", show_default=False)] = None,
+    output_file: Annotated[Optional[str], typer.Option(help="Write here instead of stdout.", show_default=False)] = None,
+    output_format: Annotated[Literal["jsonl", "csv"], typer.Option("--format", help="Output format.")] = "jsonl",
+    question: Annotated[Optional[str], typer.Option(help="Question answering: the question.", show_default=False)] = None,
+    context: Annotated[Optional[str], typer.Option(help="Question answering: the context.", show_default=False)] = None,
+    text_column: Annotated[Optional[str], typer.Option(
+        help="Input column with the text.", show_default="the training run's, else text")] = None,
+    text_pair_column: Annotated[Optional[str], typer.Option(
+        help="Input column with the second text of a pair.", show_default="the training run's, else none")] = None,
+    id_column: Annotated[str, typer.Option(help="Input column copied to the output as `id`, when present.")] = "id",
+    question_column: Annotated[str, typer.Option(help="Input column with the question (QA).")] = "question",
+    context_column: Annotated[str, typer.Option(help="Input column with the context (QA).")] = "context",
+    batch_size: Annotated[int, typer.Option(help="Inputs per forward pass.")] = 64,
+    top_k: Annotated[Optional[int], typer.Option(
+        help="Classification: also list the k best labels; fill-mask: tokens per [MASK].",
+        show_default="1 for classification, 5 for fill-mask")] = None,
+    max_seq_length: Annotated[Optional[int], typer.Option(
+        help="Truncate longer inputs (with a warning).", show_default="the model's maximum")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...")] = "auto",
+    dtype: Annotated[Literal["auto", "float32", "bfloat16", "float16"], typer.Option(
+        help="Weights and activations: auto is bfloat16/float16 on a GPU, float32 on the CPU.")] = "auto",
+) -> None:
+    """Predict with a trained model: the task (classification, question answering, fill-mask) comes from the model.
+
+    Writes one JSON line per input, in input order: classification {"text", "label", "score"}; question
+    answering {"question", "answer", "score", "start", "end"}; fill-mask {"text", "predictions", "filled"}.
+    """
+    import sys
+
+    from bertcli.inference import detect_task
+    from bertcli.records import Writer, read_records
+
+    if batch_size < 1:
+        raise BertcliError(f"--batch-size must be at least 1, got {batch_size}")
+    if top_k is not None and top_k < 1:
+        raise BertcliError(f"--top-k must be at least 1, got {top_k}")
+    task = detect_task(model)
+    saved = _saved_columns(model)
+    if task == "question-answering":
+        columns = {"question": question_column, "context": context_column}
+    else:
+        # An explicit flag names the one column; by default the training run's column, else `text`.
+        columns = {"text": text_column or (saved.get("text_column", "text"), "text"),
+                   "text_pair": text_pair_column or saved.get("text_pair_column")}
+
+    if question is not None or context is not None:
+        if task != "question-answering" or question is None or context is None:
+            raise BertcliError("--question and --context go together, with a question-answering model")
+        records = iter([{"question": question, "context": context}])
+    elif texts:
+        if task == "question-answering":
+            raise BertcliError("a question-answering model needs --question and --context, or an --input-file")
+        records = iter([{"text": t} for t in texts])
+    elif input_file:
+        records = read_records(input_file, columns, id_column)
+    elif not sys.stdin.isatty():
+        records = read_records("-", columns, id_column)
+    else:
+        raise BertcliError("nothing to predict: pass TEXT arguments, --input-file FILE, or pipe input on stdin")
+    first = next(records)  # a bad input fails here, before the model loads
+    records = _chain(first, records)
+
+    from bertcli.inference import load_predictor
+    from bertcli.modeling import quiet_transformers
+
+    quiet_transformers()
+    options = {"device": device, "batch_size": batch_size, "max_length": max_seq_length, "dtype": dtype}
+    if top_k is not None:
+        options["top_k"] = top_k
+    predictor = load_predictor(model, **options)
+    writer = Writer(output_file, output_format)
+    try:
+        for result in predictor.predict(records):
+            writer.write(result)
+    finally:
+        writer.close()
+    predictor.warn_truncated()
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest

@@ -1,0 +1,168 @@
+"""Input records for `bertcli predict`, read lazily, and the writers for its output.
+
+Inputs: texts given as arguments; a file (txt: one text a line; csv/tsv; json: a list of objects; jsonl); or
+`-`/a pipe for stdin (one text a line, or JSON Lines). Every record comes out as a dict with the fields a
+predictor reads (`text`, `text_pair`, `question`, `context`) plus `id` when the input had one. Files are read
+as streams, never whole (a JSON list excepted: that format has no streaming form).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import IO, Iterable, Iterator
+
+from bertcli.errors import BertcliError
+
+TEXT_FORMATS = (".txt", ".text")
+TABLE_FORMATS = {".csv": ",", ".tsv": "\t"}
+JSON_FORMATS = (".json", ".jsonl", ".ndjson")
+
+
+def read_records(source: str, columns: dict[str, str | None], id_column: str = "id") -> Iterator[dict]:
+    """Records from a file path or '-' (stdin).
+
+    `columns` maps each field a predictor reads to the input column that holds it, e.g.
+    {"text": "sentence", "text_pair": None}; a None column is not read.
+    """
+    if source == "-":
+        yield from _read_stdin(sys.stdin, columns, id_column)
+        return
+    path = Path(source)
+    if not path.is_file():
+        raise BertcliError(f"--input-file not found: {source}")
+    ext = path.suffix.lower()
+    with open(path, encoding="utf-8", newline="") as f:
+        if ext in TABLE_FORMATS:
+            yield from _read_table(f, TABLE_FORMATS[ext], columns, id_column, source)
+        elif ext in JSON_FORMATS:
+            yield from _read_json(f, columns, id_column, source)
+        elif ext in TEXT_FORMATS:
+            yield from _read_lines(f, columns, source)
+        else:
+            raise BertcliError(f"cannot read {source}: unknown file type '{ext}' (use txt, csv, tsv, json or jsonl)")
+
+
+def _pick(row: dict, columns: dict[str, str | tuple | None], id_column: str, where: str) -> dict:
+    """The fields of one input row; a column may be a tuple of names, the first present wins."""
+    record = {}
+    for field, column in columns.items():
+        if column is None:
+            continue
+        names = column if isinstance(column, tuple) else (column,)
+        name = next((n for n in names if n in row), None)
+        if name is None:
+            raise BertcliError(f"{where}: no column '{names[0]}' (found: {', '.join(map(str, row)) or 'none'}); "
+                               f"name the right one with --{field.replace('_', '-')}-column")
+        value = row[name]
+        record[field] = "" if value is None else str(value)
+    if id_column in row:
+        record["id"] = row[id_column]
+    return record
+
+
+def _read_table(f: IO, delimiter: str, columns, id_column: str, source: str) -> Iterator[dict]:
+    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL  # GLUE tsv files hold bare quotes
+    reader = csv.DictReader(f, delimiter=delimiter, quoting=quoting)
+    if reader.fieldnames is None:
+        raise BertcliError(f"{source} is empty: it needs a header line and at least one row")
+    n = 0
+    for n, row in enumerate(reader, start=1):
+        yield _pick(row, columns, id_column, f"{source} line {n + 1}")
+    if n == 0:
+        raise BertcliError(f"{source} has a header but no rows")
+
+
+def _read_json(f: IO, columns, id_column: str, source: str) -> Iterator[dict]:
+    first = f.read(1)
+    while first.isspace():
+        first = f.read(1)
+    if first == "[":  # a JSON list of objects
+        try:
+            rows = json.loads(first + f.read())
+        except json.JSONDecodeError as e:
+            raise BertcliError(f"{source} is not valid JSON: {e.msg} at line {e.lineno}") from e
+        lines: Iterable = ((i + 1, row) for i, row in enumerate(rows))
+    else:  # JSON Lines
+        lines = _json_lines(io.StringIO(first + f.readline()), f, source)
+    n = 0
+    for n, row in lines:
+        if not isinstance(row, dict):
+            raise BertcliError(f"{source} line {n}: expected a JSON object, got {type(row).__name__}")
+        yield _pick(row, columns, id_column, f"{source} line {n}")
+    if n == 0:
+        raise BertcliError(f"{source} holds no records")
+
+
+def _json_lines(head: IO, rest: IO, source: str) -> Iterator[tuple[int, object]]:
+    number = 0
+    for stream in (head, rest):
+        for line in stream:
+            number += 1
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as e:
+                raise BertcliError(f"{source} line {number}: invalid JSON ({e.msg}); one JSON object per line") from e
+
+
+def _read_lines(f: IO, columns, source: str) -> Iterator[dict]:
+    field = next(iter(k for k, v in columns.items() if v is not None), "text")
+    n = 0
+    for line in f:
+        text = line.rstrip("\r\n")
+        if text.strip():
+            n += 1
+            yield {field: text}
+    if n == 0:
+        raise BertcliError(f"{source} holds no text")
+
+
+def _read_stdin(f: IO, columns, id_column: str) -> Iterator[dict]:
+    """One text a line, or JSON Lines (each line that starts with '{' is read as a JSON object)."""
+    field = next(iter(k for k, v in columns.items() if v is not None), "text")
+    n = 0
+    for number, line in enumerate(f, start=1):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        n += 1
+        if stripped.startswith("{"):
+            try:
+                row = json.loads(stripped)
+            except json.JSONDecodeError as e:
+                raise BertcliError(f"stdin line {number}: invalid JSON ({e.msg})") from e
+            yield _pick(row, columns, id_column, f"stdin line {number}")
+        else:
+            yield {field: line.rstrip("\r\n")}
+    if n == 0:
+        raise BertcliError("stdin holds no input: pipe texts (one a line) or JSON Lines, or pass TEXT or --input-file")
+
+
+class Writer:
+    """JSON Lines (default) or CSV, to a file or stdout, flushed line by line so output streams."""
+
+    def __init__(self, path: str | None, fmt: str = "jsonl"):
+        self.fmt = fmt
+        self.file = open(path, "w", encoding="utf-8", newline="") if path else sys.stdout
+        self.csv = None
+
+    def write(self, record: dict) -> None:
+        if self.fmt == "jsonl":
+            self.file.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            flat = {k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v for k, v in record.items()}
+            if self.csv is None:
+                self.csv = csv.DictWriter(self.file, fieldnames=list(flat))
+                self.csv.writeheader()
+            self.csv.writerow(flat)
+        if self.file is sys.stdout:
+            self.file.flush()
+
+    def close(self) -> None:
+        if self.file is not sys.stdout:
+            self.file.close()
