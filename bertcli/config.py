@@ -51,6 +51,11 @@ class DataConfig:
     text_pair_column: str | None = None
     label_column: str = "label"
     label_names: list[str] | None = None
+    # question answering
+    id_column: str = "id"
+    question_column: str = "question"
+    context_column: str = "context"
+    answers_column: str = "answers"
 
 
 @dataclass
@@ -219,17 +224,18 @@ def load_yaml(path: str | Path, what: str = "config file") -> dict:
 INFO_KEYS = ("name", "description", "versions")
 
 
-def resolve(task: str, options_cls, recipe: str | None, config_file: str | None, flags: dict) -> RunConfig:
-    """Layer defaults <- recipe <- config file <- flags into a validated RunConfig.
+def resolve(task: str, options_cls, recipe: str | None, config_file: str | None, flags: dict,
+            task_defaults: dict | None = None) -> RunConfig:
+    """Layer defaults <- the task's defaults <- recipe <- config file <- flags into a validated RunConfig.
 
     `flags` holds only what the user passed on the command line (None values are dropped), in the
-    nested shape of run.yaml.
+    nested shape of run.yaml; `task_defaults` (same shape) are the task's own (e.g. 384 tokens for QA).
     """
     from bertcli import recipes
 
     file_layer = load_yaml(config_file) if config_file else {}
     recipe_name = recipe or file_layer.get("recipe")
-    layers = []
+    layers = [task_defaults or {}]
     if recipe_name:
         recipe_layer = recipes.load_recipe(recipe_name)
         if recipe_layer.get("task", task) != task:

@@ -202,7 +202,47 @@ class FillMaskPredictor(Predictor):
         return results
 
 
-PREDICTORS = {p.task: p for p in (ClassificationPredictor, FillMaskPredictor)}
+class QuestionAnsweringPredictor(Predictor):
+    """Answers from windows over the context, by the same span search as evaluation (squad.best_spans)."""
+
+    task = "question-answering"
+    model_class = "AutoModelForQuestionAnswering"
+
+    def __init__(self, *args, doc_stride: int = 128, max_query_length: int = 64, n_best: int = 20,
+                 max_answer_length: int = 30, version_2: bool = False, null_score_diff_threshold: float = 0.0,
+                 **kwargs):
+        from bertcli.squad import SpanSettings, Windowing
+
+        kwargs["max_length"] = kwargs.get("max_length") or 384
+        super().__init__(*args, **kwargs)
+        self.windowing = Windowing(self.max_length, doc_stride, max_query_length)
+        self.spans = SpanSettings(n_best, max_answer_length, version_2, null_score_diff_threshold)
+
+    def predict_chunk(self, records: list[dict]) -> list[dict]:
+        import numpy as np
+
+        from bertcli.squad import best_spans, make_features
+
+        questions = [r.get("question", "") for r in records]
+        contexts = [r.get("context", "") for r in records]
+        features = make_features(self.tokenizer, questions, contexts, self.windowing)
+        width = max(len(ids) for ids in features["input_ids"])
+        starts = np.full((len(features["input_ids"]), width), -1e4, dtype=np.float32)
+        ends = starts.copy()
+        offsets = np.full((len(starts), width, 2), -1, dtype=np.int64)
+        for i, row in enumerate(features["offset_mapping"]):
+            offsets[i, : len(row)] = row
+        for positions, outputs in self._run(features):
+            start_logits, end_logits = outputs.start_logits.float().cpu().numpy(), outputs.end_logits.float().cpu().numpy()
+            for row, i in enumerate(positions):
+                n = len(features["input_ids"][i])
+                starts[i, :n], ends[i, :n] = start_logits[row, :n], end_logits[row, :n]
+        answers = best_spans(starts, ends, offsets, np.asarray(features["example_index"]), contexts, self.spans)
+        return [{**record, "answer": a["answer"], "score": a["score"], "start": a["start"], "end": a["end"]}
+                for record, a in zip(records, answers)]
+
+
+PREDICTORS = {p.task: p for p in (ClassificationPredictor, FillMaskPredictor, QuestionAnsweringPredictor)}
 
 
 def load_predictor(model_dir: str, **options) -> Predictor:

@@ -100,12 +100,115 @@ class Spearman(_LocalMetric):
         return {"spearmanr": _pearson(_average_ranks(x), _average_ranks(y))}
 
 
+# --- SQuAD: exact match and F1 with the official answer normalisation -------------------------------------
+def normalize_answer(text: str) -> str:
+    """Lower case, remove punctuation and the articles a/an/the, collapse whitespace (the official script)."""
+    import re
+    import string
+
+    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+def _exact(prediction: str, gold: str) -> float:
+    return float(normalize_answer(prediction) == normalize_answer(gold))
+
+
+def _f1(prediction: str, gold: str) -> float:
+    from collections import Counter
+
+    predicted, expected = normalize_answer(prediction).split(), normalize_answer(gold).split()
+    if not predicted or not expected:  # no-answer on either side: right only if both are empty
+        return float(predicted == expected)
+    common = sum((Counter(predicted) & Counter(expected)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(predicted), common / len(expected)
+    return 2 * precision * recall / (precision + recall)
+
+
+def squad_scores(prediction: str, golds: list[str]) -> tuple[float, float]:
+    """(exact, f1) of one prediction: the max over the gold answers; no gold answer means 'no answer'."""
+    golds = [g for g in golds if normalize_answer(g)] or [""]
+    return max(_exact(prediction, g) for g in golds), max(_f1(prediction, g) for g in golds)
+
+
+class Squad(evaluate.Metric):
+    """SQuAD v1.1 exact match and F1 (0-100), with the inputs of the Hub's `squad` metric:
+    predictions [{id, prediction_text}], references [{id, answers: {text: [...], answer_start: [...]}}]."""
+
+    version_2 = False
+
+    def _info(self):
+        prediction = {"id": datasets.Value("string"), "prediction_text": datasets.Value("string")}
+        if self.version_2:
+            prediction["no_answer_probability"] = datasets.Value("float64")
+        answers = datasets.Sequence({"text": datasets.Value("string"), "answer_start": datasets.Value("int32")})
+        features = datasets.Features({"predictions": prediction,
+                                      "references": {"id": datasets.Value("string"), "answers": answers}})
+        return evaluate.MetricInfo(description=self.__doc__, citation="", inputs_description="", features=features)
+
+    def _compute(self, predictions, references, best_non_null: list[str] | None = None):
+        golds = {r["id"]: _answer_texts(r["answers"]) for r in references}
+        exact, f1 = {}, {}
+        for p in predictions:
+            exact[p["id"]], f1[p["id"]] = squad_scores(p["prediction_text"], golds[p["id"]])
+        results = {"exact_match": 100 * np.mean(list(exact.values())), "f1": 100 * np.mean(list(f1.values())),
+                   "total": len(exact)}
+        if not self.version_2:
+            return results
+        has_answer = {k: bool([g for g in v if normalize_answer(g)]) for k, v in golds.items()}
+        for name, wanted in (("HasAns", True), ("NoAns", False)):
+            ids = [k for k in exact if has_answer[k] == wanted]
+            if ids:
+                results[f"{name}_exact"] = 100 * np.mean([exact[k] for k in ids])
+                results[f"{name}_f1"] = 100 * np.mean([f1[k] for k in ids])
+            results[f"{name}_total"] = len(ids)
+        odds = {p["id"]: p["no_answer_probability"] for p in predictions}
+        best = dict(zip([p["id"] for p in predictions], best_non_null or [p["prediction_text"] for p in predictions]))
+        best_exact, best_f1 = {}, {}
+        for k, text in best.items():
+            best_exact[k], best_f1[k] = squad_scores(text, golds[k])
+        results["best_exact"], results["best_exact_thresh"] = _best_threshold(best, best_exact, odds, has_answer)
+        results["best_f1"], results["best_f1_thresh"] = _best_threshold(best, best_f1, odds, has_answer)
+        return results
+
+
+class SquadV2(Squad):
+    """SQuAD v2.0: as v1.1, plus `no_answer_probability` per prediction (any score that ranks the odds of no
+    answer works, e.g. the null score difference). Adds HasAns/NoAns splits and the best threshold
+    (`best_f1`, `best_f1_thresh`); pass the best non-null span of each question as `best_non_null` so that
+    the threshold search sees the answer the model would give."""
+
+    version_2 = True
+
+
+def _answer_texts(answers) -> list[str]:
+    if isinstance(answers, dict):
+        return list(answers.get("text") or [])
+    return [a["text"] for a in answers]
+
+
+def _best_threshold(predictions: dict, scores: dict, odds: dict, has_answer: dict) -> tuple[float, float]:
+    """The official v2 search: answer 'no answer' when the odds exceed a threshold; the best threshold's score."""
+    score = best_score = sum(1 for k in scores if not has_answer[k])
+    best_threshold = 0.0
+    for k in sorted(scores, key=lambda k: odds[k]):
+        score += scores[k] if has_answer[k] else (-1 if predictions[k] else 0)
+        if score > best_score:
+            best_score, best_threshold = score, odds[k]
+    return 100.0 * best_score / len(scores), float(best_threshold)
+
+
 LOCAL_METRICS: dict[str, type[evaluate.Metric]] = {
     "accuracy": Accuracy,
     "f1": F1,
     "matthews_correlation": MatthewsCorrelation,
     "pearson": Pearson,
     "spearmanr": Spearman,
+    "squad": Squad,
+    "squad_v2": SquadV2,
 }
 
 

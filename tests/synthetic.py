@@ -60,3 +60,51 @@ def write_csv(path: Path, rows, header) -> Path:
         writer.writerow(header)
         writer.writerows(rows)
     return path
+
+
+NAMES = ["anna", "boris", "clara", "dmitri", "elena", "felix", "greta", "hugo", "irene", "jonas", "karla", "lukas"]
+CITIES = ["paris", "oslo", "lima", "cairo", "delhi", "tokyo", "quito", "rome", "seoul", "dakar", "hanoi", "perth"]
+
+
+def qa(n: int, seed: int, unanswerable: float = 0.0) -> list[dict]:
+    """SQuAD-style records: filler sentences (some naming other people, "boris went home once") around one
+    fact "NAME lives in CITY"; the question asks where NAME lives. Long contexts span several windows at a
+    short --max-seq-length. With `unanswerable`, that share of contexts states no fact: 'no answer'."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        person = rng.choice(NAMES)
+        city = rng.choice(CITIES)
+        parts = [" ".join(_filler(rng, rng.randint(2, 8))) + " ." for _ in range(rng.randint(1, 6))]
+        parts += [f"the film was shot in {rng.choice(['summer', 'winter', 'spring'])} .",
+                  f"{rng.choice(NAMES)} went home once ."]
+        answerable = rng.random() >= unanswerable
+        if answerable:
+            parts.append(f"{person} lives in {city} .")
+        rng.shuffle(parts)
+        context = " ".join(parts)
+        answers = {"text": [], "answer_start": []}
+        if answerable:
+            answers = {"text": [city], "answer_start": [context.index(f"{person} lives in ") + len(f"{person} lives in ")]}
+        rows.append({"id": f"q{seed}-{i}", "question": f"where does {person} live ?", "context": context,
+                     "answers": answers})
+    return rows
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    import json
+
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def write_squad_json(path: Path, rows: list[dict], version: str = "1.1") -> Path:
+    """The official nested form: one article, one paragraph per record."""
+    import json
+
+    paragraphs = [{"context": r["context"], "qas": [{
+        "id": r["id"], "question": r["question"],
+        "answers": [{"text": t, "answer_start": s} for t, s in zip(r["answers"]["text"], r["answers"]["answer_start"])],
+        **({"is_impossible": not r["answers"]["text"]} if version != "1.1" else {})}]} for r in rows]
+    path.write_text(json.dumps({"version": version, "data": [{"title": "synthetic", "paragraphs": paragraphs}]}))
+    return path

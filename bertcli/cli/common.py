@@ -92,7 +92,7 @@ def train_task(task_class, run: dict, data: dict, options: dict) -> dict:
 
     flags = {"model": run["model"], "output_dir": run["output_dir"], "data": data, "train": run["train"],
              "options": options}
-    cfg = resolve(task_class.name, task_class.options_class, run["recipe"], run["config"], flags)
+    cfg = resolve(task_class.name, task_class.options_class, run["recipe"], run["config"], flags, task_class.defaults)
     metrics = run_training(cfg, task_class)
     from accelerate import PartialState
 

@@ -8,14 +8,14 @@ import typer
 from bertcli.errors import BertcliError
 
 
-def _saved_columns(model: str) -> dict:
-    """The data columns of the run that trained `model` (its run.yaml), used as column defaults."""
+def _saved_run(model: str) -> dict:
+    """The run.yaml of the run that trained `model`: its columns and options are predict's defaults."""
     run_yaml = Path(model) / "run.yaml"
     if not run_yaml.is_file():
         return {}
     import yaml
 
-    return (yaml.safe_load(run_yaml.read_text()) or {}).get("data") or {}
+    return yaml.safe_load(run_yaml.read_text()) or {}
 
 
 def predict(
@@ -43,6 +43,13 @@ def predict(
         show_default="1 for classification, 5 for fill-mask")] = None,
     max_seq_length: Annotated[Optional[int], typer.Option(
         help="Truncate longer inputs (with a warning).", show_default="the model's maximum")] = None,
+    doc_stride: Annotated[Optional[int], typer.Option(
+        help="QA: tokens of overlap between windows of a long context.", show_default="the training run's")] = None,
+    max_answer_length: Annotated[Optional[int], typer.Option(
+        help="QA: longest answer in tokens.", show_default="the training run's")] = None,
+    null_score_diff_threshold: Annotated[Optional[float], typer.Option(
+        help="QA v2: answer nothing when null score - best span score exceeds this.",
+        show_default="the training run's")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...")] = "auto",
     dtype: Annotated[Literal["auto", "float32", "bfloat16", "float16"], typer.Option(
         help="Weights and activations: auto is bfloat16/float16 on a GPU, float32 on the CPU.")] = "auto",
@@ -62,7 +69,8 @@ def predict(
     if top_k is not None and top_k < 1:
         raise BertcliError(f"--top-k must be at least 1, got {top_k}")
     task = detect_task(model)
-    saved = _saved_columns(model)
+    run = _saved_run(model)
+    saved = run.get("data") or {}
     if task == "question-answering":
         columns = {"question": question_column, "context": context_column}
     else:
@@ -92,6 +100,12 @@ def predict(
 
     quiet_transformers()
     options = {"device": device, "batch_size": batch_size, "max_length": max_seq_length, "dtype": dtype}
+    if task == "question-answering":  # windows and span search as the model was trained and evaluated
+        options.update(run.get("options") or {})
+        options["max_length"] = max_seq_length or (run.get("train") or {}).get("max_seq_length")
+        given = {"doc_stride": doc_stride, "max_answer_length": max_answer_length,
+                 "null_score_diff_threshold": null_score_diff_threshold}
+        options.update({k: v for k, v in given.items() if v is not None})
     if top_k is not None:
         options["top_k"] = top_k
     predictor = load_predictor(model, **options)

@@ -20,6 +20,7 @@ from bertcli.config import RunConfig
 class Task:
     name: ClassVar[str]
     options_class: ClassVar[type]
+    defaults: ClassVar[dict] = {}  # the task's own defaults, in run.yaml's shape: {"train": {...}}
     # Keys of a batch that are token sequences, with the value they are padded with.
     # `input_ids` is padded with the tokenizer's pad id, filled in by __init__.
     sequence_pad_values: ClassVar[dict[str, int]] = {"input_ids": 0, "token_type_ids": 0}

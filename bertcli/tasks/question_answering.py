@@ -1,0 +1,184 @@
+"""Extractive question answering (SQuAD v1.1 and v2.0): `bertcli finetune squad`.
+
+The question is segment A, the context segment B; BertForQuestionAnswering scores every token as the start
+and as the end of the answer, and the answer is the span i <= j with the highest start_i + end_j
+(squad.py does the windowing and the span search; this module wires them to the trainer).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bertcli.data import load_file, load_split, map_cached, require_columns, take, tokenizer_fingerprint
+from bertcli.errors import BertcliError
+from bertcli.metrics import load_metric
+from bertcli.squad import (SpanSettings, Windowing, best_spans, make_features, mismatched_answers,
+                           normalize_answers, read_squad_json)
+from bertcli.tasks.base import Task
+
+
+@dataclass
+class QuestionAnsweringOptions:
+    version_2: bool = False  # SQuAD 2.0: questions may have no answer in the context
+    doc_stride: int = 128  # tokens of overlap between consecutive windows of a long context
+    max_query_length: int = 64  # questions are cut to this many tokens
+    n_best: int = 20  # start and end candidates per window
+    max_answer_length: int = 30  # longest answer, in tokens
+    null_score_diff_threshold: float = 0.0  # v2: answer "no answer" when null score - best span score exceeds this
+
+
+class QuestionAnsweringTask(Task):
+    name = "squad"
+    options_class = QuestionAnsweringOptions
+    defaults = {"train": {"max_seq_length": 384, "lr": 3e-5, "epochs": 2.0, "batch_size": 12}}
+
+    def __init__(self, cfg, tokenizer, model_config):
+        super().__init__(cfg, tokenizer, model_config)
+        o = cfg.options
+        if o.doc_stride >= cfg.train.max_seq_length - o.max_query_length - 3:
+            raise BertcliError(f"--doc-stride {o.doc_stride} leaves no room for new context in a window of "
+                               f"{cfg.train.max_seq_length} tokens with questions of up to {o.max_query_length}: "
+                               "lower --doc-stride or --max-query-length, or raise --max-seq-length")
+        self.windowing = Windowing(cfg.train.max_seq_length, o.doc_stride, o.max_query_length)
+        self.spans = SpanSettings(o.n_best, o.max_answer_length, o.version_2, o.null_score_diff_threshold)
+
+    # --- data ---------------------------------------------------------------------------------------
+    def load_datasets(self):
+        t = self.cfg.train
+        train = take(self._examples("train"), t.max_train_samples)
+        evals = take(self._examples("validation"), t.max_eval_samples)
+        train = self._usable_for_training(train)
+        self.eval_ids = [str(i) for i in evals[self.cfg.data.id_column]]
+        self.eval_contexts = list(evals[self.cfg.data.context_column])
+        self.eval_answers = [normalize_answers(a) for a in evals[self.cfg.data.answers_column]]
+        train_features = self._featurize(train, "train")
+        eval_features = self._featurize(evals, "validation")
+        self.eval_example_index = np.asarray(eval_features["example_index"])
+        self.eval_offsets = _pad_offsets(eval_features["offset_mapping"], t.max_seq_length)
+        model_columns = ["input_ids", "token_type_ids", "length"]
+        return (train_features.select_columns(model_columns + ["start_positions", "end_positions"]),
+                eval_features.select_columns(model_columns))
+
+    def _examples(self, split: str):
+        d = self.cfg.data
+        local = d.train_file if split == "train" else d.validation_file
+        dataset = _load_nested_squad(Path(local)) if local and local.endswith(".json") else None
+        if dataset is None:
+            dataset = load_split(d, split)
+        columns = {"--id-column": d.id_column, "--question-column": d.question_column,
+                   "--context-column": d.context_column, "--answers-column": d.answers_column}
+        require_columns(dataset, columns, local or f"{d.dataset} ({split})")
+        return dataset
+
+    def _usable_for_training(self, train):
+        """Drop (and report) examples whose answer is not where it says; v1 data must have answers."""
+        d = self.cfg.data
+        ids = [str(i) for i in train[d.id_column]]
+        answers = [normalize_answers(a) for a in train[d.answers_column]]
+        unanswerable = sum(1 for a in answers if not a["text"])
+        if unanswerable and not self.cfg.options.version_2:
+            raise BertcliError(f"{unanswerable} training questions have no answer: for SQuAD 2.0 data pass --version-2")
+        bad = set(mismatched_answers(ids, list(train[d.context_column]), answers))
+        if bad:
+            first = ", ".join(sorted(bad)[:5])
+            print(f"bertcli: warning: {len(bad)} training answers are not at their answer_start in the context "
+                  f"(first ids: {first}); those questions are skipped in training")
+            train = train.select([i for i, id_ in enumerate(ids) if id_ not in bad])
+        return train
+
+    def _featurize(self, dataset, split: str):
+        d, tokenizer, windowing = self.cfg.data, self.tokenizer, self.windowing
+        training = split == "train"
+
+        def featurize(batch, indices):
+            answers = [normalize_answers(a) for a in batch[d.answers_column]] if training else None
+            features = make_features(tokenizer, batch[d.question_column], batch[d.context_column], windowing, answers)
+            features["example_index"] = [indices[i] for i in features["example_index"]]
+            features["length"] = [len(ids) for ids in features["input_ids"]]
+            return features
+
+        settings = {"task": "squad-v1", "tokenizer": tokenizer_fingerprint(tokenizer), "windowing": vars(windowing),
+                    "training": training, "columns": [d.question_column, d.context_column, d.answers_column]}
+        return map_cached(dataset, featurize, settings, desc=f"Windowing {split}", with_indices=True,
+                          remove_columns=dataset.column_names)
+
+    # --- model --------------------------------------------------------------------------------------
+    def build_model(self):
+        from transformers import AutoModelForQuestionAnswering
+
+        return AutoModelForQuestionAnswering.from_pretrained(self.cfg.model, ignore_mismatched_sizes=True)
+
+    # --- evaluation ---------------------------------------------------------------------------------
+    @property
+    def metric_names(self) -> list[str]:
+        names = ["f1", "exact_match"]
+        if self.cfg.options.version_2:
+            names += ["best_f1", "best_f1_thresh", "best_exact", "HasAns_f1", "NoAns_f1"]
+        return names
+
+    def eval_outputs(self, outputs, batch):
+        width = self.cfg.train.max_seq_length  # every batch to the same width, so batches concatenate
+        pad = width - outputs.start_logits.shape[1]
+        return {"start_logits": torch.nn.functional.pad(outputs.start_logits.float(), (0, pad), value=-1e4),
+                "end_logits": torch.nn.functional.pad(outputs.end_logits.float(), (0, pad), value=-1e4)}
+
+    def compute_metrics(self, outputs):
+        self.results = best_spans(outputs["start_logits"], outputs["end_logits"], self.eval_offsets,
+                                  self.eval_example_index, self.eval_contexts, self.spans)
+        version_2 = self.cfg.options.version_2
+        predictions = [{"id": id_, "prediction_text": r["answer"]} for id_, r in zip(self.eval_ids, self.results)]
+        if version_2:
+            for prediction, r in zip(predictions, self.results):
+                prediction["no_answer_probability"] = _finite(r["score_diff"])
+        references = [{"id": id_, "answers": a} for id_, a in zip(self.eval_ids, self.eval_answers)]
+        extra = {"best_non_null": [r["best"] for r in self.results]} if version_2 else {}
+        scores = load_metric("squad_v2" if version_2 else "squad").compute(
+            predictions=predictions, references=references, **extra)
+        return {k: float(v) for k, v in scores.items() if not k.endswith("total")}
+
+    def save_predictions(self, out_dir: Path, outputs) -> None:
+        """predictions.json, nbest_predictions.json and (v2) null_odds.json, as the official scripts read them."""
+        predictions = {id_: r["answer"] for id_, r in zip(self.eval_ids, self.results)}
+        n_best = {id_: [{k: c[k] for k in ("text", "probability", "start_logit", "end_logit")} for c in r["n_best"]]
+                  for id_, r in zip(self.eval_ids, self.results)}
+        (out_dir / "predictions.json").write_text(json.dumps(predictions, indent=2, ensure_ascii=False))
+        (out_dir / "nbest_predictions.json").write_text(json.dumps(n_best, indent=2, ensure_ascii=False))
+        if self.cfg.options.version_2:
+            odds = {id_: _finite(r["score_diff"]) for id_, r in zip(self.eval_ids, self.results)}
+            (out_dir / "null_odds.json").write_text(json.dumps(odds, indent=2))
+
+
+def _finite(x: float) -> float:
+    return float(np.clip(x, -1e9, 1e9))
+
+
+def _pad_offsets(offsets: list, width: int) -> np.ndarray:
+    padded = np.full((len(offsets), width, 2), -1, dtype=np.int64)
+    for i, row in enumerate(offsets):
+        padded[i, : len(row)] = row
+    return padded
+
+
+def _load_nested_squad(path: Path):
+    """The official nested JSON, flattened once into a cached JSON Lines file (so tokenization caches too)."""
+    if not path.is_file():
+        return None
+    records = read_squad_json(path)
+    if records is None:
+        return None
+    import datasets
+
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:20]
+    cache = Path(datasets.config.HF_DATASETS_CACHE) / "bertcli-squad" / f"{path.stem}-{digest}.jsonl"
+    if not cache.is_file():
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp")
+        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+        tmp.replace(cache)
+    return load_file(cache)
