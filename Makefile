@@ -23,6 +23,14 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+$(VENV)/.bench: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[bench]"
+	touch $@
+
+# Benchmarks against the reference recipes (MiniLM, ../shared/data); results in bench/results/.
+bench: $(VENV)/.bench
+	$(PY) bench/predict.py
+
 demo: $(VENV)/.installed
 	bash demo/run.sh
 

@@ -225,7 +225,7 @@ INFO_KEYS = ("name", "description", "versions")
 
 
 def resolve(task: str, options_cls, recipe: str | None, config_file: str | None, flags: dict,
-            task_defaults: dict | None = None) -> RunConfig:
+            task_defaults: dict | None = None, training: bool = True) -> RunConfig:
     """Layer defaults <- the task's defaults <- recipe <- config file <- flags into a validated RunConfig.
 
     `flags` holds only what the user passed on the command line (None values are dropped), in the
@@ -266,7 +266,7 @@ def resolve(task: str, options_cls, recipe: str | None, config_file: str | None,
         train=build_dataclass(TrainConfig, merged.get("train"), "train"),
         options=build_dataclass(options_cls, merged.get("options"), "options"),
     )
-    validate(cfg)
+    validate(cfg, training)
     return cfg
 
 
@@ -282,12 +282,13 @@ def _drop_none(d: dict) -> dict:
     return out
 
 
-def validate(cfg: RunConfig) -> None:
-    """Range checks that need no model or data. Model- and data-dependent checks run once those load."""
+def validate(cfg: RunConfig, training: bool = True) -> None:
+    """Range checks that need no model or data. Model- and data-dependent checks run once those load.
+    With `training` False (bertcli evaluate) only the evaluation data is required."""
     t = cfg.train
     if not cfg.model:
         raise BertcliError("no model given: pass --model NAME_OR_DIR (a hub name, or a directory from init-model)")
-    if not cfg.output_dir:
+    if training and not cfg.output_dir:
         raise BertcliError("no output directory given: pass --output-dir DIR")
     checks = [
         (t.lr > 0, f"--lr must be positive, got {t.lr}"),
@@ -311,13 +312,16 @@ def validate(cfg: RunConfig) -> None:
         if not ok:
             raise BertcliError(message)
     d = cfg.data
-    if not (d.dataset or d.train_file):
+    if training and not (d.dataset or d.train_file):
         raise BertcliError("no training data: pass --recipe NAME or --train-file FILE (see `bertcli recipes list`)")
+    if not training and not (d.dataset or d.validation_file):
+        raise BertcliError("no evaluation data: pass --validation-file FILE or --recipe NAME")
     for name in ("train_file", "validation_file"):
         path = getattr(d, name)
         if path and not Path(path).is_file():
             raise BertcliError(f"--{name.replace('_', '-')} not found: {path}")
-    _check_output_dir(Path(cfg.output_dir), t)
+    if training:
+        _check_output_dir(Path(cfg.output_dir), t)
 
 
 def _check_output_dir(out: Path, t: TrainConfig) -> None:

@@ -158,3 +158,41 @@ def test_streams_in_chunks(classifier):
     stream = ClassificationPredictor(str(classifier), batch_size=4).predict(records(), chunk_size=8)
     first = next(stream)
     assert first["label"] == EXPECTED[0] and len(consumed) <= 9
+
+
+def test_evaluate_reproduces_training_metrics_and_agrees_with_predict(classifier, sentiment_data, tmp_path):
+    import csv
+
+    trained = json.loads((classifier / "metrics.json").read_text())
+    again = run_cli("evaluate", "--model", classifier)  # data and columns from the model's run.yaml
+    assert again.code == 0, again.stderr
+    metrics = json.loads(again.stdout)
+    assert metrics["accuracy"] == trained["accuracy"] and metrics["eval_samples"] == 200
+    assert metrics["loss"] == pytest.approx(trained["loss"], rel=1e-5)
+    matrix = metrics["confusion_matrix"]["matrix"]
+    assert metrics["confusion_matrix"]["labels"] == ["negative", "positive"]
+    assert sum(map(sum, matrix)) == 200 and (matrix[0][0] + matrix[1][1]) / 200 == metrics["accuracy"]
+    assert set(metrics["per_class"]["positive"]) == {"precision", "recall", "f1", "support"}
+
+    predicted = lines(run_cli("predict", "--model", classifier, "--input-file", sentiment_data["validation"]).stdout)
+    with open(sentiment_data["validation"]) as f:
+        gold = [row["label"] for row in csv.DictReader(f)]
+    assert sum(p["label"] == g for p, g in zip(predicted, gold)) / len(gold) == metrics["accuracy"]
+
+
+def test_evaluate_on_another_file(classifier, tmp_path):
+    from tests import synthetic
+
+    rows = synthetic.sentiment(50, seed=9)
+    path = synthetic.write_csv(tmp_path / "other.csv", rows, ["sentence", "label"])
+    out = tmp_path / "metrics.json"
+    result = run_cli("evaluate", "--model", classifier, "--validation-file", path, "--output-file", out)
+    assert result.code == 0, result.stderr
+    assert json.loads(out.read_text())["eval_samples"] == 50
+
+
+def test_evaluate_rejects_labels_the_model_does_not_know(classifier, tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_text("sentence,label\ngreat film,neutral\nbad film,negative\n")
+    result = run_cli("evaluate", "--model", classifier, "--validation-file", path)
+    assert result.code == 2 and "'neutral' is not among the labels negative, positive" in result.stderr

@@ -11,6 +11,7 @@ import typer
 
 from bertcli import __version__
 from bertcli.cli import finetune, recipes
+from bertcli.cli.evaluate import evaluate
 from bertcli.cli.init_model import init_model
 from bertcli.cli.predict import predict
 from bertcli.errors import BertcliError
@@ -27,6 +28,7 @@ app.add_typer(recipes.app, name="recipes")
 app.add_typer(finetune.app, name="finetune")
 app.command("init-model")(init_model)
 app.command("predict")(predict)
+app.command("evaluate")(evaluate)
 
 
 def _version(value: bool) -> None:

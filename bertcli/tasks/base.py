@@ -37,6 +37,10 @@ class Task:
         """(train, eval) datasets of features, each with a `length` column (tokens) for batching by length."""
         raise NotImplementedError
 
+    def load_eval_dataset(self):
+        """The evaluation features alone, with labels mapped as the trained model has them (bertcli evaluate)."""
+        raise NotImplementedError
+
     def collate(self, features: list[dict]) -> dict[str, torch.Tensor]:
         return pad_batch(features, self.pad_values, self.pad_to_multiple_of)
 

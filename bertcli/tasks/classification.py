@@ -108,6 +108,18 @@ class ClassificationTask(Task):
         self.cfg.options.problem_type = self.labels.problem_type  # run.yaml records what was inferred
         return self._featurize(train, "train"), self._featurize(evals, "validation")
 
+    def load_eval_dataset(self):
+        d, config = self.cfg.data, self.model_config
+        evals = take(load_split(d, "validation"), self.cfg.train.max_eval_samples)
+        source = d.validation_file or f"{d.dataset} ({d.validation_split})"
+        require_columns(evals, {"--text-column": d.text_column, "--text-pair-column": d.text_pair_column,
+                                "--label-column": d.label_column}, source)
+        problem_type = config.problem_type or ("regression" if config.num_labels == 1 else "single_label_classification")
+        names = None if problem_type == "regression" else [config.id2label[i] for i in range(config.num_labels)]
+        values = list(evals[d.label_column])
+        self.labels = infer_labels(values, values, evals.features[d.label_column], names, problem_type, source)
+        return self._featurize(evals, "validation")
+
     def _featurize(self, dataset, split: str):
         d, max_length = self.cfg.data, self.cfg.train.max_seq_length
         tokenizer, labels = self.tokenizer, self.labels

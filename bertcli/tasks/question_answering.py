@@ -49,21 +49,24 @@ class QuestionAnsweringTask(Task):
         self.spans = SpanSettings(o.n_best, o.max_answer_length, o.version_2, o.null_score_diff_threshold)
 
     # --- data ---------------------------------------------------------------------------------------
+    MODEL_COLUMNS = ["input_ids", "token_type_ids", "length"]
+
     def load_datasets(self):
-        t = self.cfg.train
-        train = take(self._examples("train"), t.max_train_samples)
-        evals = take(self._examples("validation"), t.max_eval_samples)
-        train = self._usable_for_training(train)
-        self.eval_ids = [str(i) for i in evals[self.cfg.data.id_column]]
-        self.eval_contexts = list(evals[self.cfg.data.context_column])
-        self.eval_answers = [normalize_answers(a) for a in evals[self.cfg.data.answers_column]]
+        train = self._usable_for_training(take(self._examples("train"), self.cfg.train.max_train_samples))
         train_features = self._featurize(train, "train")
-        eval_features = self._featurize(evals, "validation")
-        self.eval_example_index = np.asarray(eval_features["example_index"])
-        self.eval_offsets = _pad_offsets(eval_features["offset_mapping"], t.max_seq_length)
-        model_columns = ["input_ids", "token_type_ids", "length"]
-        return (train_features.select_columns(model_columns + ["start_positions", "end_positions"]),
-                eval_features.select_columns(model_columns))
+        return (train_features.select_columns(self.MODEL_COLUMNS + ["start_positions", "end_positions"]),
+                self.load_eval_dataset())
+
+    def load_eval_dataset(self):
+        d = self.cfg.data
+        evals = take(self._examples("validation"), self.cfg.train.max_eval_samples)
+        self.eval_ids = [str(i) for i in evals[d.id_column]]
+        self.eval_contexts = list(evals[d.context_column])
+        self.eval_answers = [normalize_answers(a) for a in evals[d.answers_column]]
+        features = self._featurize(evals, "validation")
+        self.eval_example_index = np.asarray(features["example_index"])
+        self.eval_offsets = _pad_offsets(features["offset_mapping"], self.cfg.train.max_seq_length)
+        return features.select_columns(self.MODEL_COLUMNS)
 
     def _examples(self, split: str):
         d = self.cfg.data

