@@ -108,3 +108,27 @@ def write_squad_json(path: Path, rows: list[dict], version: str = "1.1") -> Path
         **({"is_impossible": not r["answers"]["text"]} if version != "1.1" else {})}]} for r in rows]
     path.write_text(json.dumps({"version": version, "data": [{"title": "synthetic", "paragraphs": paragraphs}]}))
     return path
+
+
+TOPICS = [
+    ["ship", "sail", "harbour", "captain", "wave", "anchor", "deck", "crew", "storm", "port"],
+    ["oven", "bread", "flour", "baker", "dough", "crust", "yeast", "loaf", "butter", "sugar"],
+    ["planet", "orbit", "star", "comet", "rocket", "moon", "galaxy", "launch", "crater", "telescope"],
+    ["violin", "piano", "melody", "choir", "concert", "rhythm", "chord", "singer", "drum", "opera"],
+]
+
+
+def corpus(n_documents: int, seed: int) -> str:
+    """Documents (a blank line between them) of sentences about one topic each: masked words are guessable
+    from the topic of their sentence, and a true next sentence shares the topic of the one before."""
+    rng = random.Random(seed)
+    documents = []
+    for d in range(n_documents):
+        topic = TOPICS[d % len(TOPICS)]
+        sentences = []
+        for _ in range(rng.randint(8, 14)):
+            words = [rng.choice(topic) for _ in range(rng.randint(3, 6))] + _filler(rng, rng.randint(1, 3))
+            rng.shuffle(words)
+            sentences.append(" ".join(words) + " .")
+        documents.append("\n".join(sentences))
+    return "\n\n".join(documents) + "\n"

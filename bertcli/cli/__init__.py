@@ -14,6 +14,7 @@ from bertcli.cli import finetune, recipes
 from bertcli.cli.evaluate import evaluate
 from bertcli.cli.init_model import init_model
 from bertcli.cli.predict import predict
+from bertcli.cli.pretrain import pretrain
 from bertcli.errors import BertcliError
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app = typer.Typer(
 app.add_typer(recipes.app, name="recipes")
 app.add_typer(finetune.app, name="finetune")
 app.command("init-model")(init_model)
+app.command("pretrain")(pretrain)
 app.command("predict")(predict)
 app.command("evaluate")(evaluate)
 

@@ -1,0 +1,120 @@
+"""Pre-training data: documents of sentences, and BERT's [CLS] A [SEP] B [SEP] instances built from them.
+
+Documents come from text (one sentence or paragraph a line, a blank line between documents; WikiText-style
+files, whose articles start with a ` = Title = ` line, are split at those headings instead), or from a
+column of a table / hub data set (one document a row). Long lines are split into sentences.
+
+Instances follow the BERT paper and Google's create_pretraining_data.py: segment A is a run of whole
+sentences, B is the true continuation (IsNext) half the time and a span of a random other document
+(NotNext) otherwise; segments fill `max_seq_length` tokens, except that with probability `short_seq_prob`
+a shorter target is drawn; the longer segment is trimmed when the pair is too long. Without NSP, documents
+are cut into full-length single segments (RoBERTa's FULL-SENTENCES within a document).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+from typing import Iterator
+
+IS_NEXT, NOT_NEXT = 0, 1  # BertForPreTraining's next_sentence_label: 0 = B continues A
+TOP_HEADING = re.compile(r"^= [^=].* =$")  # WikiText article title: " = Homarus gammarus = "
+SUB_HEADING = re.compile(r"^(= ){2,}.*( =){2,}$")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])")
+
+
+def split_sentences(line: str) -> list[str]:
+    return [s for s in SENTENCE_END.split(line) if s.strip()]
+
+
+def documents_from_lines(lines: Iterator[str]) -> Iterator[list[str]]:
+    """Documents (lists of sentences) from text lines: blank lines separate documents, unless the text has
+    WikiText article headings, which then do (and its blank lines only separate paragraphs)."""
+    lines = iter(lines)
+    head = [line for _, line in zip(range(2000), lines)]
+    by_heading = any(TOP_HEADING.match(line.strip()) for line in head)
+    document: list[str] = []
+    for line in (*head, *lines):
+        text = line.strip()
+        boundary = TOP_HEADING.match(text) if by_heading else not text
+        if boundary:
+            if document:
+                yield document
+            document = []
+        elif text and not SUB_HEADING.match(text):
+            document.extend(split_sentences(text))
+    if document:
+        yield document
+
+
+def text_file_documents(path: str) -> Iterator[dict]:
+    with open(path, encoding="utf-8") as f:
+        for sentences in documents_from_lines(f):
+            yield {"sentences": sentences}
+
+
+def file_signature(path: str) -> str:
+    """Changes when the file does: it goes into the cache key of documents read from it."""
+    stat = Path(path).stat()
+    return f"{Path(path).resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+# --- instances ---------------------------------------------------------------------------------------------
+def _truncate_pair(a: list[int], b: list[int], max_tokens: int, rng: random.Random) -> None:
+    """Trim the longer segment, a token at a time from its front or back at random, until the pair fits."""
+    while len(a) + len(b) > max_tokens:
+        longer = a if len(a) > len(b) else b
+        del longer[0 if rng.random() < 0.5 else -1]
+
+
+def nsp_instances(document: list[list[int]], doc_index: int, n_documents: int, other_document, max_seq_length: int,
+                  short_seq_prob: float, rng: random.Random) -> Iterator[tuple[list[int], list[int], int]]:
+    """(segment A, segment B, next_sentence_label) from one tokenized document (a list of sentences).
+
+    `other_document(j)` returns document j's sentences; NotNext segments come from a document != doc_index.
+    """
+    max_tokens = max_seq_length - 3  # [CLS] A [SEP] B [SEP]
+    target = rng.randint(2, max_tokens) if rng.random() < short_seq_prob else max_tokens
+    chunk: list[list[int]] = []
+    length = 0
+    i = 0
+    while i < len(document):
+        chunk.append(document[i])
+        length += len(document[i])
+        if i == len(document) - 1 or length >= target:
+            if chunk and length >= 2:
+                a_end = rng.randint(1, len(chunk) - 1) if len(chunk) > 1 else 1
+                tokens_a = [t for sentence in chunk[:a_end] for t in sentence]
+                if n_documents > 1 and rng.random() < 0.5:
+                    label, tokens_b = NOT_NEXT, []
+                    j = rng.randrange(n_documents - 1)
+                    j += j >= doc_index  # any document but this one
+                    other = other_document(j)
+                    for sentence in other[rng.randrange(len(other)):]:
+                        tokens_b.extend(sentence)
+                        if len(tokens_b) >= target - len(tokens_a):
+                            break
+                    i -= len(chunk) - a_end  # the sentences not used as A are used again
+                else:
+                    label = IS_NEXT
+                    tokens_b = [t for sentence in chunk[a_end:] for t in sentence]
+                    if not tokens_b:  # a single sentence: its second part is its continuation
+                        cut = rng.randint(1, len(tokens_a) - 1)
+                        tokens_a, tokens_b = tokens_a[:cut], tokens_a[cut:]
+                _truncate_pair(tokens_a, tokens_b, max_tokens, rng)
+                if tokens_a and tokens_b:
+                    yield tokens_a, tokens_b, label
+            chunk, length = [], 0
+            target = rng.randint(2, max_tokens) if rng.random() < short_seq_prob else max_tokens
+        i += 1
+
+
+def packed_segments(document: list[list[int]], max_seq_length: int, min_tokens: int = 8) -> Iterator[list[int]]:
+    """Without NSP: the document's tokens cut into full-length single segments ([CLS] X [SEP])."""
+    tokens = [t for sentence in document for t in sentence]
+    size = max_seq_length - 2
+    for start in range(0, len(tokens), size):
+        piece = tokens[start:start + size]
+        if len(piece) >= min_tokens or start == 0:
+            yield piece

@@ -1,0 +1,205 @@
+"""BERT pre-training from raw text: masked LM + next-sentence prediction (`bertcli pretrain`).
+
+Data: documents -> tokenized sentences -> instances (pretraining_data.py), each step cached by datasets.
+Masking happens at batch time (masking.py), so every epoch sees new masks; the evaluation set is masked the
+same way every time (a generator seeded from the examples' positions), so evaluations compare.
+Model: BertForPreTraining (loss = MLM cross-entropy + NSP cross-entropy), or BertForMaskedLM with --no-nsp.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bertcli.data import load_file, load_split, map_cached, require_columns, tokenizer_fingerprint
+from bertcli.errors import BertcliError
+from bertcli.masking import Masker
+from bertcli.pretraining_data import (file_signature, nsp_instances, packed_segments, split_sentences,
+                                      text_file_documents)
+from bertcli.tasks.base import Task
+
+TABLE_FORMATS = (".csv", ".tsv", ".json", ".jsonl", ".parquet")  # one document a row, in --text-column
+
+
+@dataclass
+class PretrainingOptions:
+    mlm_probability: float = 0.15  # share of tokens chosen for masked-LM prediction
+    nsp: bool = True  # next-sentence prediction (BertForPreTraining); False: MLM only (BertForMaskedLM)
+    whole_word_masking: bool = False  # choose whole words, all their WordPiece pieces together
+    short_seq_prob: float = 0.1  # share of instances with a shorter, random target length
+    validation_percentage: float = 5.0  # documents held out for evaluation when no validation data is given
+    preprocessing_workers: int = 1  # processes for tokenizing and building instances
+
+
+class PretrainingTask(Task):
+    name = "pretrain"
+    options_class = PretrainingOptions
+    defaults = {"train": {"max_seq_length": 128, "lr": 1e-4, "epochs": 1.0, "batch_size": 32, "warmup_ratio": 0.01}}
+
+    def __init__(self, cfg, tokenizer, model_config):
+        super().__init__(cfg, tokenizer, model_config)
+        o = cfg.options
+        if not 0 < o.mlm_probability < 1:
+            raise BertcliError(f"--mlm-probability must be between 0 and 1, got {o.mlm_probability}")
+        if not 0 <= o.short_seq_prob <= 1:
+            raise BertcliError(f"--short-seq-prob must be between 0 and 1, got {o.short_seq_prob}")
+        if tokenizer.mask_token_id is None:
+            raise BertcliError(f"the tokenizer of {cfg.model} has no [MASK] token: it cannot be used for masked LM")
+        self.masker = Masker(tokenizer, o.mlm_probability, o.whole_word_masking)
+
+    # --- data ---------------------------------------------------------------------------------------
+    def load_datasets(self):
+        d, o = self.cfg.data, self.cfg.options
+        train = self._documents("train")
+        has_validation = bool(d.validation_file or (d.dataset and not d.train_file))
+        if has_validation:
+            evals = self._documents("validation")
+        else:  # hold out whole documents, so no evaluation pair shares a document with training
+            n_eval = max(1, int(len(train) * o.validation_percentage / 100))
+            if len(train) - n_eval < 2:
+                raise BertcliError(f"{d.train_file} holds {len(train)} documents: too few to hold some out; "
+                                   "pass --validation-file or use a larger corpus (blank lines separate documents)")
+            evals, train = train.select(range(len(train) - n_eval, len(train))), train.select(range(len(train) - n_eval))
+        train_instances = self._instances(train, "train")
+        eval_instances = self._instances(evals, "validation")
+        t = self.cfg.train
+        if t.max_train_samples:
+            train_instances = train_instances.select(range(min(t.max_train_samples, len(train_instances))))
+        if t.max_eval_samples:
+            eval_instances = eval_instances.select(range(min(t.max_eval_samples, len(eval_instances))))
+        return train_instances, eval_instances
+
+    def load_eval_dataset(self):
+        instances = self._instances(self._documents("validation"), "validation")
+        n = self.cfg.train.max_eval_samples
+        return instances.select(range(min(n, len(instances)))) if n else instances
+
+    def _documents(self, split: str):
+        """A dataset with one row per document: {"sentences": [...]}."""
+        import datasets
+
+        d = self.cfg.data
+        path = d.train_file if split == "train" else d.validation_file
+        if path and Path(path).suffix.lower() not in TABLE_FORMATS:  # plain text: .txt, WikiText's .tokens, ...
+            documents = datasets.Dataset.from_generator(
+                _text_documents, gen_kwargs={"path": path, "signature": file_signature(path)})
+        else:
+            table = load_file(path) if path else load_split(d, split)
+            require_columns(table, {"--text-column": d.text_column}, path or f"{d.dataset} ({split})")
+            column = d.text_column
+            documents = table.map(lambda batch: {"sentences": [_row_sentences(t) for t in batch[column]]},
+                                  batched=True, remove_columns=table.column_names, desc=f"Reading {split}")
+            documents = documents.filter(lambda batch: [bool(s) for s in batch["sentences"]], batched=True)
+        if len(documents) == 0:
+            raise BertcliError(f"{path or d.dataset} holds no text")
+        return documents
+
+    def _instances(self, documents, split: str):
+        o, max_len, tokenizer = self.cfg.options, self.cfg.train.max_seq_length, self.tokenizer
+        workers = max(1, o.preprocessing_workers)
+
+        def tokenize(batch):
+            flat = [s for sentences in batch["sentences"] for s in sentences]
+            ids = tokenizer(flat, add_special_tokens=False, return_attention_mask=False,
+                            return_token_type_ids=False)["input_ids"]
+            out, k = [], 0
+            for sentences in batch["sentences"]:
+                out.append([x for x in ids[k:k + len(sentences)] if x])
+                k += len(sentences)
+            return {"tokens": out}
+
+        fingerprint = tokenizer_fingerprint(tokenizer)
+        tokenized = map_cached(documents, tokenize, {"task": "pretrain-tokens-v1", "tokenizer": fingerprint},
+                               desc=f"Tokenizing {split}", remove_columns=["sentences"], num_proc=workers)
+        tokenized = tokenized.filter(lambda batch: [bool(t) for t in batch["tokens"]], batched=True)
+        if o.nsp and len(tokenized) < 2:
+            raise BertcliError(f"next-sentence prediction needs at least 2 documents in the {split} data "
+                               "(blank lines separate documents), or pass --no-nsp")
+        cls, sep, seed = tokenizer.cls_token_id, tokenizer.sep_token_id, self.cfg.train.seed
+        n_documents, nsp, short = len(tokenized), o.nsp, o.short_seq_prob
+
+        def build(batch, indices):
+            rows = {"input_ids": [], "token_type_ids": [], "length": []}
+            if nsp:
+                rows["next_sentence_label"] = []
+            for tokens, index in zip(batch["tokens"], indices):
+                rng = random.Random(seed * 1_000_003 + index)  # the same instances whatever the batching
+                if nsp:
+                    pairs = nsp_instances(tokens, index, n_documents, lambda j: tokenized[j]["tokens"], max_len, short, rng)
+                    for a, b, label in pairs:
+                        rows["input_ids"].append([cls, *a, sep, *b, sep])
+                        rows["token_type_ids"].append([0] * (len(a) + 2) + [1] * (len(b) + 1))
+                        rows["next_sentence_label"].append(label)
+                else:
+                    for piece in packed_segments(tokens, max_len):
+                        rows["input_ids"].append([cls, *piece, sep])
+                        rows["token_type_ids"].append([0] * (len(piece) + 2))
+            rows["length"] = [len(ids) for ids in rows["input_ids"]]
+            return rows
+
+        settings = {"task": "pretrain-instances-v1", "tokenizer": fingerprint, "max_length": max_len, "nsp": nsp,
+                    "short_seq_prob": short, "seed": seed}
+        return map_cached(tokenized, build, settings, desc=f"Building {split} instances", with_indices=True,
+                          remove_columns=["tokens"], num_proc=workers)
+
+    def collate(self, features: list[dict]) -> dict[str, torch.Tensor]:
+        batch = super().collate(features)
+        generator = None
+        if "index" in batch:  # evaluation: the same masks every time
+            generator = torch.Generator().manual_seed(self.cfg.train.seed + int(batch["index"][0]))
+        batch["input_ids"], batch["labels"] = self.masker(batch["input_ids"], batch["attention_mask"], generator)
+        return batch
+
+    # --- model --------------------------------------------------------------------------------------
+    def build_model(self):
+        from transformers import AutoModelForMaskedLM, AutoModelForPreTraining
+
+        auto = AutoModelForPreTraining if self.cfg.options.nsp else AutoModelForMaskedLM
+        model, info = auto.from_pretrained(self.cfg.model, output_loading_info=True)
+        new = sorted({key.rsplit(".", 2)[0] for key in info["missing_keys"]})
+        if new:
+            print(f"Newly initialised (not in {self.cfg.model}): {', '.join(new)}")
+        return model
+
+    # --- evaluation ---------------------------------------------------------------------------------
+    @property
+    def metric_names(self) -> list[str]:
+        return ["mlm_accuracy", "perplexity"] + (["nsp_accuracy"] if self.cfg.options.nsp else [])
+
+    def eval_outputs(self, outputs, batch):
+        logits = outputs.prediction_logits if hasattr(outputs, "prediction_logits") else outputs.logits
+        labels = batch["labels"]
+        chosen = labels != -100
+        token_loss = torch.nn.functional.cross_entropy(
+            logits.float().transpose(1, 2), labels.clamp(min=0), reduction="none") * chosen
+        kept = {"mlm_loss_sum": token_loss.sum(1), "mlm_count": chosen.sum(1),
+                "mlm_correct": ((logits.argmax(-1) == labels) & chosen).sum(1)}
+        if self.cfg.options.nsp:
+            kept["nsp_correct"] = outputs.seq_relationship_logits.argmax(-1) == batch["next_sentence_label"]
+        return kept
+
+    def compute_metrics(self, outputs):
+        count = max(int(outputs["mlm_count"].sum()), 1)
+        mlm_loss = float(outputs["mlm_loss_sum"].sum()) / count
+        metrics = {"mlm_accuracy": float(outputs["mlm_correct"].sum()) / count, "mlm_loss": mlm_loss,
+                   "perplexity": math.exp(min(mlm_loss, 50.0))}
+        if "nsp_correct" in outputs:
+            metrics["nsp_accuracy"] = float(np.mean(outputs["nsp_correct"]))
+        return metrics
+
+
+def _text_documents(path: str, signature: str):
+    """Generator for datasets.Dataset.from_generator; `signature` is only there to key the cache."""
+    yield from text_file_documents(path)
+
+
+def _row_sentences(text) -> list[str]:
+    """One table row is one document: its lines, long lines split into sentences."""
+    if not text:
+        return []
+    return [s for line in str(text).splitlines() if line.strip() for s in split_sentences(line.strip())]
