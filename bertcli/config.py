@@ -173,6 +173,9 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     elif tp is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
+    elif tp is dict:
+        if isinstance(value, dict):
+            return value
     elif tp is Any:
         return value
     raise BertcliError(f"{where} must be {_type_name(tp)}, not {value!r}")

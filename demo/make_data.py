@@ -3,7 +3,7 @@
 The sentences come from templates, so the data can ship with the project under its own licence and the
 demo runs offline. Deterministic: running it again writes the same files.
 
-    python demo/make_data.py        # writes demo/data/{train,validation}.csv and corpus.txt
+    python demo/make_data.py        # writes demo/data/{train,validation}.csv, corpus.txt and pretrain.txt
 """
 
 import csv
@@ -65,6 +65,16 @@ def main(out: Path = Path(__file__).parent / "data", n_train: int = 2000, n_vali
             writer.writerows(rows[split])
     # The tokenizer corpus: every training sentence, one a line.
     (out / "corpus.txt").write_text("".join(text + "\n" for text, _ in rows["train"]), encoding="utf-8")
+    # The pre-training corpus: "reviews" of 4 to 10 sentences of one sentiment, a blank line between them.
+    documents, sentences = [], [sentence(rng, positive=i % 2 == 0) for i in range(4000)]
+    by_sentiment = [sentences[0::2], sentences[1::2]]
+    for side in by_sentiment:
+        while side:
+            size = rng.randint(4, 10)
+            documents.append("\n".join(side[:size]))
+            del side[:size]
+    rng.shuffle(documents)
+    (out / "pretrain.txt").write_text("\n\n".join(documents) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,12 @@ class PretrainingOptions:
     short_seq_prob: float = 0.1  # share of instances with a shorter, random target length
     validation_percentage: float = 5.0  # documents held out for evaluation when no validation data is given
     preprocessing_workers: int = 1  # processes for tokenizing and building instances
+    # Hub data: rows are lines of one text stream (WikiText) rather than one document each; a stream with no
+    # document boundaries of its own (BookCorpus sentences) is cut every `lines_per_document` lines.
+    line_by_line: bool = False
+    lines_per_document: int | None = None
+    # More hub sources, concatenated after `data.dataset`: [{dataset, config, text_column, line_by_line, ...}]
+    extra_sources: list[dict] | None = None
 
 
 class PretrainingTask(Task):
@@ -56,7 +62,8 @@ class PretrainingTask(Task):
     def load_datasets(self):
         d, o = self.cfg.data, self.cfg.options
         train = self._documents("train")
-        has_validation = bool(d.validation_file or (d.dataset and not d.train_file))
+        # a hub split of its own (not the training split again), or a file; else documents are held out
+        has_validation = bool(d.validation_file or (d.dataset and not d.train_file and d.validation_split != d.train_split))
         if has_validation:
             evals = self._documents("validation")
         else:  # hold out whole documents, so no evaluation pair shares a document with training
@@ -88,13 +95,15 @@ class PretrainingTask(Task):
         if path and Path(path).suffix.lower() not in TABLE_FORMATS:  # plain text: .txt, WikiText's .tokens, ...
             documents = datasets.Dataset.from_generator(
                 _text_documents, gen_kwargs={"path": path, "signature": file_signature(path)})
+        elif path:
+            documents = _table_documents(load_file(path), d.text_column, path)
         else:
-            table = load_file(path) if path else load_split(d, split)
-            require_columns(table, {"--text-column": d.text_column}, path or f"{d.dataset} ({split})")
-            column = d.text_column
-            documents = table.map(lambda batch: {"sentences": [_row_sentences(t) for t in batch[column]]},
-                                  batched=True, remove_columns=table.column_names, desc=f"Reading {split}")
-            documents = documents.filter(lambda batch: [bool(s) for s in batch["sentences"]], batched=True)
+            o = self.cfg.options
+            sources = [{"dataset": d.dataset, "config": d.dataset_config, "text_column": d.text_column,
+                        "line_by_line": o.line_by_line, "lines_per_document": o.lines_per_document}]
+            sources += (o.extra_sources or []) if split == "train" else []
+            split_name = d.train_split if split == "train" else d.validation_split
+            documents = datasets.concatenate_datasets([_hub_documents(source, split_name) for source in sources])
         if len(documents) == 0:
             raise BertcliError(f"{path or d.dataset} holds no text")
         return documents
@@ -196,6 +205,47 @@ class PretrainingTask(Task):
 def _text_documents(path: str, signature: str):
     """Generator for datasets.Dataset.from_generator; `signature` is only there to key the cache."""
     yield from text_file_documents(path)
+
+
+def _table_documents(table, column: str, source: str):
+    """One document a row of `column`."""
+    require_columns(table, {"--text-column": column}, source)
+    documents = table.map(lambda batch: {"sentences": [_row_sentences(t) for t in batch[column]]},
+                          batched=True, remove_columns=table.column_names, desc="Reading documents")
+    return documents.filter(lambda batch: [bool(s) for s in batch["sentences"]], batched=True)
+
+
+def _hub_documents(source: dict, split: str):
+    import datasets
+
+    from bertcli.config import DataConfig
+
+    name, column = source["dataset"], source.get("text_column", "text")
+    if not source.get("line_by_line"):
+        table = load_split(DataConfig(dataset=name, dataset_config=source.get("config"), train_split=split), "train")
+        return _table_documents(table, column, f"{name} ({split})")
+    kwargs = {"name": name, "config": source.get("config"), "split": split, "column": column,
+              "lines_per_document": source.get("lines_per_document")}
+    return datasets.Dataset.from_generator(_line_stream_documents, gen_kwargs=kwargs)
+
+
+def _line_stream_documents(name, config, split, column, lines_per_document):
+    """Documents of a hub data set whose rows are lines (split at headings / blank lines, or every N lines)."""
+    from itertools import islice
+
+    from bertcli.config import DataConfig
+    from bertcli.pretraining_data import documents_from_lines
+
+    table = load_split(DataConfig(dataset=name, dataset_config=config, train_split=split), "train")
+    lines = (row[column] or "" for row in table)
+    if lines_per_document:
+        while block := list(islice(lines, lines_per_document)):
+            sentences = [s for line in block if line.strip() for s in split_sentences(line.strip())]
+            if sentences:
+                yield {"sentences": sentences}
+    else:
+        for sentences in documents_from_lines(lines):
+            yield {"sentences": sentences}
 
 
 def _row_sentences(text) -> list[str]:
