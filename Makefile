@@ -29,7 +29,11 @@ $(VENV)/.bench: $(VENV)/.installed
 
 # Benchmarks against the reference recipes (MiniLM, ../shared/data); results in bench/results/.
 bench: $(VENV)/.bench
+	$(PY) bench/classification.py
+	$(PY) bench/question_answering.py
+	$(PY) bench/pretraining.py
 	$(PY) bench/predict.py
+	$(PY) bench/summary.py
 
 demo: $(VENV)/.installed
 	bash demo/run.sh

@@ -12,21 +12,22 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from bertcli.batching import LengthGroupedBatchSampler, SortedBatchSampler, WithIndex
+from bertcli.accelerator import make_accelerator
+from bertcli.batching import LengthGroupedBatchSampler
 from bertcli.checkpoints import Checkpointer
 from bertcli.config import RunConfig, save_run_yaml
 from bertcli.errors import BertcliError
+from bertcli.evaluation import eval_dataloader, evaluate
 from bertcli.modeling import check_max_length, load_config, load_tokenizer, quiet_transformers
+
 
 def run(cfg: RunConfig, task_class) -> dict:
     """Train `task_class` as configured: the whole of a `bertcli finetune/pretrain` command."""
@@ -48,32 +49,6 @@ def run(cfg: RunConfig, task_class) -> dict:
     set_seed(cfg.train.seed)
     model = task.build_model()
     return Trainer(cfg, task, model, tokenizer, accelerator).fit(train_ds, eval_ds)
-
-
-def make_accelerator(cfg: RunConfig):
-    from accelerate import Accelerator
-
-    t = cfg.train
-    # Launched as several processes (torchrun, accelerate launch) on a machine without a GPU: Accelerate
-    # only forms a multi-CPU (gloo) group when told to use the CPU, and otherwise runs each as a lone process.
-    cpu_processes = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
-    try:
-        accelerator = Accelerator(
-            cpu=cpu_processes,
-            mixed_precision=t.mixed_precision,
-            gradient_accumulation_steps=t.grad_accum,
-            log_with=None if t.report_to == "none" else t.report_to,
-            project_dir=cfg.output_dir,
-        )
-    except (ValueError, ImportError) as e:
-        raise BertcliError(f"cannot set up training: {str(e).splitlines()[0]} (check --mixed-precision and --report-to)") from e
-    # Accelerate would silently train in fp32, or silently log nowhere: say so instead.
-    if t.mixed_precision == "fp16" and accelerator.device.type == "cpu":
-        raise BertcliError("--mixed-precision fp16 needs a GPU: on the CPU use --mixed-precision bf16 or no")
-    if t.report_to != "none" and not accelerator.log_with:
-        raise BertcliError(f"--report-to {t.report_to}: that tracker is not installed; install it "
-                           f"(e.g. pip install {t.report_to}) or pass --report-to none")
-    return accelerator
 
 
 @dataclass
@@ -110,8 +85,7 @@ class Trainer:
 
         sampler = LengthGroupedBatchSampler(list(train_ds["length"]), t.batch_size, t.seed, t.group_by_length)
         train_dl = self._dataloader(train_ds.remove_columns("length"), sampler)
-        eval_sampler = SortedBatchSampler(list(eval_ds["length"]), t.eval_batch_size or 2 * t.batch_size)
-        eval_dl = self._dataloader(WithIndex(eval_ds.remove_columns("length")), eval_sampler)
+        eval_dl = eval_dataloader(eval_ds, self.task, t.eval_batch_size or 2 * t.batch_size, acc.device.type, t.seed)
         optimizer = self._optimizer()
         self.model, optimizer, train_dl, eval_dl = acc.prepare(self.model, optimizer, train_dl, eval_dl)
         self.eval_dl = eval_dl
@@ -219,36 +193,8 @@ class Trainer:
         return self.state.batches_in_epoch == batches_per_epoch
 
     # --- evaluation --------------------------------------------------------------------------------
-    @torch.inference_mode()
     def _evaluate(self, step: int) -> dict:
-        acc, task = self.accelerator, self.task
-        self.model.eval()
-        start = time.perf_counter()
-        chunks: dict[str, list[np.ndarray]] = {}
-        loss_sum = torch.zeros((), device=acc.device)
-        for batch in self.eval_dl:
-            index = batch.pop("index")
-            outputs = self.model(**batch)
-            if outputs.loss is not None:
-                loss_sum += outputs.loss.float() * index.shape[0]
-            kept = acc.gather_for_metrics({**task.eval_outputs(outputs, batch), "index": index})
-            for key, value in kept.items():  # to the CPU batch by batch: device memory stays flat
-                chunks.setdefault(key, []).append(value.cpu().numpy())
-        arrays = {k: np.concatenate(v) for k, v in chunks.items()}
-        # Back to dataset order, one row per example (gather_for_metrics already drops the copies that
-        # even out the last batch across processes; np.unique makes the count exact regardless).
-        _, order = np.unique(arrays.pop("index"), return_index=True)
-        arrays = {k: v[order] for k, v in arrays.items()}
-        elapsed = time.perf_counter() - start
-        metrics = task.compute_metrics(arrays)
-        total_loss = acc.reduce(loss_sum, "sum").item()
-        if total_loss:
-            metrics["loss"] = total_loss / len(order)
-        metrics["eval_samples"] = len(order)
-        metrics["eval_samples_per_second"] = round(len(order) / elapsed, 2)
-        self.eval_arrays = arrays
-        self.model.train()
-
+        metrics, self.eval_arrays = evaluate(self.model, self.eval_dl, self.task, self.accelerator)
         value = metrics.get(self.metric_for_best)
         better = self.metric_for_best != "loss"
         best = self.state.best_metric

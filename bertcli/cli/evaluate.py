@@ -29,7 +29,8 @@ def evaluate(
                                                        show_default=False)] = None,
 ) -> None:
     """Evaluate a trained model: the metrics of training's metrics.json, plus for classification a confusion
-    matrix and per-class precision, recall and F1. Prints JSON.
+    matrix and per-class precision, recall and F1. Classification, question answering and pre-training
+    (masked LM / NSP accuracy, perplexity) models. Prints JSON.
     """
     from bertcli.config import resolve
     from bertcli.evaluation import run_evaluation
@@ -46,6 +47,9 @@ def evaluate(
         "train": {"max_eval_samples": max_eval_samples, "eval_batch_size": batch_size, "max_seq_length": max_seq_length,
                   "report_to": "none"},
     }
+    if task_class.name == "pretrain":  # next-sentence prediction is there when the model has its head
+        architectures = json.loads((Path(model) / "config.json").read_text()).get("architectures") or []
+        flags["options"] = {"nsp": any(a.endswith("ForPreTraining") for a in architectures)}
     cfg = resolve(task_class.name, task_class.options_class, recipe, config, flags, task_class.defaults,
                   training=False)
     metrics = run_evaluation(cfg, task_class)
@@ -64,4 +68,8 @@ def _task_class(task: str):
         from bertcli.tasks.question_answering import QuestionAnsweringTask
 
         return QuestionAnsweringTask
-    raise BertcliError(f"bertcli evaluate does not evaluate {task} models yet")
+    if task == "fill-mask":
+        from bertcli.tasks.pretraining import PretrainingTask
+
+        return PretrainingTask
+    raise BertcliError(f"bertcli evaluate does not evaluate {task} models")

@@ -1,0 +1,8 @@
+"""Collect the benchmark tables of bench/results/*.md into bench/results/summary.md."""
+
+from common import RESULTS
+
+ORDER = ["classification", "question_answering", "pretraining", "predict"]
+parts = [(RESULTS / f"{name}.md").read_text().strip() for name in ORDER if (RESULTS / f"{name}.md").is_file()]
+(RESULTS / "summary.md").write_text("\n\n".join(parts) + "\n")
+print("\n\n".join(parts))
