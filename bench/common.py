@@ -65,7 +65,9 @@ def write_results(name: str, results: dict, table: str) -> None:
 
 def markdown(header: list[str], rows: list[list]) -> str:
     def cell(v):
-        return f"{v:.3g}" if isinstance(v, float) else str(v)
+        if isinstance(v, float):
+            return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+        return str(v)
 
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]

@@ -37,7 +37,7 @@ train = train.remove_columns("length")
 
 model = BertForPreTraining.from_pretrained(args.model)
 training_args = TrainingArguments(output_dir=args.output_dir, per_device_train_batch_size=args.batch_size,
-                                  learning_rate=args.lr, warmup_ratio=args.warmup_ratio, weight_decay=0.01,
+                                  learning_rate=args.lr, warmup_steps=args.warmup_ratio, weight_decay=0.01,  # < 1: a ratio (v5)
                                   max_steps=args.max_steps, save_strategy="no", report_to=[], seed=42, logging_steps=50)
 trainer = Trainer(model=model, args=training_args, train_dataset=train,
                   data_collator=DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15))
