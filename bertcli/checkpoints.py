@@ -13,9 +13,24 @@ import os
 import shutil
 from pathlib import Path
 
+from safetensors import SafetensorError
+
 from bertcli.errors import BertcliError
 
 TRAINER_STATE = "trainer_state.json"
+# What a failed write raises: OSError from Python's own files, SafetensorError from safetensors, and a
+# RuntimeError ("unexpected pos ...") from torch.save on a full disk.
+WRITE_ERRORS = (OSError, RuntimeError, SafetensorError)
+
+
+def write_error(error: Exception, directory: Path) -> str:
+    """A failed write in one line, with the free space left where it was writing."""
+    reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error).strip().splitlines()[0]
+    try:
+        free = f"{shutil.disk_usage(directory).free / 2**20:.0f} MB free"
+    except OSError:
+        free = "free space unknown"
+    return f"writing to {directory} failed ({reason}; {free})"
 
 
 def list_checkpoints(root: Path) -> list[Path]:
@@ -38,9 +53,17 @@ class Checkpointer:
         if acc.is_main_process:
             shutil.rmtree(tmp, ignore_errors=True)
         acc.wait_for_everyone()
-        acc.save_state(str(tmp))
+        try:
+            acc.save_state(str(tmp))
+            if acc.is_main_process:
+                (tmp / TRAINER_STATE).write_text(json.dumps(trainer_state, indent=2))
+        except WRITE_ERRORS as e:  # a full disk, most often: drop the partial save, keep the previous checkpoints
+            shutil.rmtree(tmp, ignore_errors=True)
+            saved = list_checkpoints(self.root)
+            kept = f"the previous checkpoint {saved[-1]} is intact" if saved else "no earlier checkpoint exists"
+            raise BertcliError(f"cannot save checkpoint step-{step}: {write_error(e, self.root)}; {kept}: free space "
+                               "(or lower --save-total-limit) and resume with --resume-from-checkpoint auto") from e
         if acc.is_main_process:
-            (tmp / TRAINER_STATE).write_text(json.dumps(trainer_state, indent=2))
             shutil.rmtree(final, ignore_errors=True)
             os.replace(tmp, final)
             self._rotate(keep_step=best_step)

@@ -99,6 +99,10 @@ class TrainConfig:
     overwrite_output_dir: bool = field(
         default=False, metadata=_help("Replace an output directory that already holds a run.")
     )
+    allow_pickle: bool = field(
+        default=False, metadata=_help("Load pickled weights (pytorch_model.bin) when a model has no safetensors; "
+                                      "pickles can run code: only for sources you trust.")
+    )
 
 
 @dataclass

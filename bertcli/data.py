@@ -7,9 +7,12 @@ fingerprint of (input data, tokenizer, settings), so a second run on the same da
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
+import io
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Callable
@@ -43,14 +46,93 @@ def load_file(path: str | Path) -> datasets.Dataset:
     ext = path.suffix.lower()
     if ext not in FILE_FORMATS:
         raise BertcliError(f"cannot read {path}: unknown file type '{ext}' (use {', '.join(FILE_FORMATS)})")
+    if not path.is_file():
+        raise BertcliError(f"cannot read {path}: no such file")
+    if not os.access(path, os.R_OK):
+        raise BertcliError(f"cannot read {path}: permission denied; make it readable (chmod +r)")
     builder, options = FILE_FORMATS[ext]
     try:
-        dataset = datasets.load_dataset(builder, data_files=str(path), split="train", **options)
+        with _quiet_datasets():  # datasets logs its own multi-line report before raising
+            dataset = datasets.load_dataset(builder, data_files=str(path), split="train", **options)
     except Exception as e:  # the readers raise many types; all mean "this file is not what its name says"
-        raise BertcliError(f"cannot read {path} as {ext[1:]}: {_first_line(e)}") from e
+        problem = diagnose(path, ext) or f"cannot read it as {ext[1:]} ({_first_line(e)})"
+        raise BertcliError(f"{path}: {problem}") from e
     if len(dataset) == 0:
         raise BertcliError(f"{path} holds no examples")
     return dataset
+
+
+@contextlib.contextmanager
+def _quiet_datasets():
+    level = datasets.logging.get_verbosity()
+    datasets.logging.set_verbosity(datasets.logging.CRITICAL)
+    try:
+        yield
+    finally:
+        datasets.logging.set_verbosity(level)
+
+
+def diagnose(path: Path, ext: str) -> str | None:
+    """Why a file the readers rejected is unreadable, naming the line and the fix; None when no reason is found.
+    Runs only after a failure, so the normal path reads each file once."""
+    raw = path.read_bytes()
+    if not raw.strip():
+        return "the file is empty: add a header and examples"
+    lines = raw.splitlines()
+    for number, line in enumerate(lines, 1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as e:
+            return (f"line {number} is not valid UTF-8 (byte 0x{line[e.start]:02x} at column {e.start + 1}): "
+                    "save the file as UTF-8")
+    text = raw.decode("utf-8")
+    if ext in (".csv", ".tsv"):
+        delimiter, quoting = ("\t", csv.QUOTE_NONE) if ext == ".tsv" else (",", csv.QUOTE_MINIMAL)
+        reader = csv.reader(io.StringIO(text), delimiter=delimiter, quoting=quoting)
+        header = next(reader)
+        rows = 0
+        for row in reader:
+            rows += 1
+            if row and len(row) != len(header):
+                return (f"line {reader.line_num} has {len(row)} fields where the header has {len(header)}: "
+                        "quote fields that contain the delimiter, or fix that row")
+        if rows == 0:
+            return "the file holds a header but no examples"
+    if ext in (".json", ".jsonl"):
+        first = next(line for line in text.splitlines() if line.strip())
+        if ext == ".json" and _json_error(first):  # one JSON document over many lines, not JSON Lines
+            e = _json_error(text)
+            return e and f"invalid JSON at line {e.lineno}, column {e.colno} ({e.msg}): fix the file"
+        for number, line in enumerate(text.splitlines(), 1):
+            e = line.strip() and _json_error(line)
+            if e:
+                return f"line {number} is not valid JSON ({e.msg}, column {e.colno}): fix or remove that line"
+    return None
+
+
+def _json_error(text: str) -> json.JSONDecodeError | None:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as e:
+        return e
+    return None
+
+
+def drop_empty_texts(dataset: datasets.Dataset, columns: list[str], source: str) -> datasets.Dataset:
+    """Skip rows whose text (any of `columns`) is missing or only whitespace, saying how many and which;
+    an error when no row is left."""
+    values = zip(*(dataset[c] for c in columns))
+    empty = [i for i, row in enumerate(values) if any(v is None or not str(v).strip() for v in row)]
+    if not empty:
+        return dataset
+    names = " / ".join(columns)
+    if len(empty) == len(dataset):
+        raise BertcliError(f"{source}: every row has empty {names}: check the file and the column flags")
+    first = ", ".join(str(i + 1) for i in empty[:5]) + (", ..." if len(empty) > 5 else "")
+    print(f"bertcli: warning: {source}: skipped {len(empty)} of {len(dataset)} rows with empty {names} "
+          f"(data rows {first})", file=sys.stderr)
+    keep = set(empty)
+    return dataset.select([i for i in range(len(dataset)) if i not in keep])
 
 
 def load_split(data: DataConfig, split: str) -> datasets.Dataset:

@@ -8,3 +8,7 @@ Anything else is an internal fault and exits with status 1.
 
 class BertcliError(Exception):
     """A problem with the user's input. The message names the problem and the fix, on one line."""
+
+
+class Interrupted(Exception):
+    """Training stopped on SIGINT/SIGTERM after saving a checkpoint; the CLI exits with status 130."""

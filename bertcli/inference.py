@@ -66,13 +66,15 @@ class Predictor:
     model_class: str  # name of the transformers Auto class
 
     def __init__(self, model_dir: str, device: str = "auto", batch_size: int = 64, max_length: int | None = None,
-                 dtype: str = "auto"):
+                 dtype: str = "auto", allow_pickle: bool = False):
         import transformers
 
+        from bertcli.modeling import load_pretrained, load_tokenizer
+
         self.device = resolve_device(device)
-        self.tokenizer = transformers.AutoTokenizer.from_pretrained(model_dir)
+        self.tokenizer = load_tokenizer(model_dir)
         auto_class = getattr(transformers, self.model_class)
-        self.model = auto_class.from_pretrained(model_dir, dtype=self._dtype(dtype)).to(self.device).eval()
+        self.model = load_pretrained(auto_class, model_dir, allow_pickle, dtype=self._dtype(dtype)).to(self.device).eval()
         limit = self.model.config.max_position_embeddings
         self.max_length = min(max_length or limit, limit)
         self.batch_size = batch_size

@@ -19,6 +19,8 @@ SIZES = {  # name: (layers, hidden)
     "large": (24, 1024),
 }
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+# Weight files that are Python pickles: loading one can run arbitrary code, so only --allow-pickle does.
+PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json")
 
 
 def _not_found(model: str, error: Exception) -> BertcliError:
@@ -33,9 +35,13 @@ def load_config(model: str):
     from transformers import AutoConfig
 
     try:
-        return AutoConfig.from_pretrained(model)
+        config = AutoConfig.from_pretrained(model)
     except (OSError, ValueError) as e:
         raise _not_found(model, e) from e
+    if config.model_type != "bert":
+        raise BertcliError(f"model '{model}' is a {config.model_type} model, not a BERT (model_type 'bert'): "
+                           "pass a BERT checkpoint or a directory made by bertcli or `init-model`")
+    return config
 
 
 def load_tokenizer(model: str):
@@ -45,9 +51,27 @@ def load_tokenizer(model: str):
         tokenizer = AutoTokenizer.from_pretrained(model)
     except (OSError, ValueError) as e:
         raise _not_found(model, e) from e
+    if len(tokenizer) <= len(tokenizer.all_special_tokens):  # transformers builds an empty one when files are missing
+        raise BertcliError(f"model '{model}' has no tokenizer (no tokenizer.json or vocab.txt): copy the tokenizer "
+                           "files of the model it was trained from into it")
     if not tokenizer.is_fast:
         raise BertcliError(f"model '{model}' has no fast tokenizer (tokenizer.json): bertcli needs one for offsets")
     return tokenizer
+
+
+def load_pretrained(auto_class, model: str, allow_pickle: bool = False, **kwargs):
+    """`auto_class.from_pretrained(model)` from safetensors only, unless the user allows pickled weights;
+    never with remote code."""
+    try:
+        return auto_class.from_pretrained(model, use_safetensors=None if allow_pickle else True,
+                                          trust_remote_code=False, **kwargs)
+    except OSError as e:
+        if not allow_pickle and any((Path(model) / name).is_file() for name in PICKLE_WEIGHTS):
+            raise BertcliError(
+                f"model '{model}' has only pickled weights (pytorch_model.bin), which can run code when loaded: "
+                "convert them to safetensors, or pass --allow-pickle if you trust their source"
+            ) from e
+        raise _not_found(model, e) from e
 
 
 def check_max_length(model_config, max_seq_length: int, model: str) -> None:

@@ -6,13 +6,17 @@
 
 Read it top to bottom: `run` wires config, task, data and model together; `Trainer.fit` is the loop.
 Checkpoints (checkpoints.py) hold the full state: model, optimizer, scheduler, RNG, data position.
+Ctrl-C (SIGINT) or SIGTERM stops after the current optimizer step with a checkpoint; a NaN/inf loss stops
+before anything non-finite is saved.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
+import signal
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -22,9 +26,9 @@ import torch
 
 from bertcli.accelerator import make_accelerator
 from bertcli.batching import LengthGroupedBatchSampler
-from bertcli.checkpoints import Checkpointer
+from bertcli.checkpoints import WRITE_ERRORS, Checkpointer, write_error
 from bertcli.config import RunConfig, save_run_yaml
-from bertcli.errors import BertcliError
+from bertcli.errors import BertcliError, Interrupted
 from bertcli.evaluation import eval_dataloader, evaluate
 from bertcli.modeling import check_max_length, load_config, load_tokenizer, quiet_transformers
 
@@ -72,9 +76,27 @@ class Trainer:
         self.state = TrainState()
         self.metric_for_best = self.t.metric_for_best or task.metric_names[0]
         self.is_tty = sys.stdout.isatty()
+        self.stop_signal: int | None = None  # set by the SIGINT/SIGTERM handler
+        self.last_checkpoint: Path | None = None
 
     # --- the loop ----------------------------------------------------------------------------------
     def fit(self, train_ds, eval_ds) -> dict:
+        handled = (signal.SIGINT, signal.SIGTERM)
+        previous = {s: signal.signal(s, self._on_signal) for s in handled}
+        try:
+            return self._fit(train_ds, eval_ds)
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+    def _on_signal(self, signum, frame) -> None:
+        """First Ctrl-C: finish the step, checkpoint, stop. A second one stops at once."""
+        self.stop_signal = signum
+        signal.signal(signum, signal.SIG_DFL)
+        self._print(f"\n{signal.Signals(signum).name}: stopping after this step with a checkpoint "
+                    "(again to stop at once, without one)")
+
+    def _fit(self, train_ds, eval_ds) -> dict:
         from transformers import get_linear_schedule_with_warmup
 
         t, acc = self.t, self.accelerator
@@ -103,12 +125,14 @@ class Trainer:
         if acc.is_main_process and t.report_to != "none":
             acc.init_trackers("bertcli", config=_flat(self.cfg.to_dict()))
 
+        self.last_checkpoint = resume_dir
         self._print(f"Training: {len(train_ds)} examples, {total_steps} steps "
                     f"({steps_per_epoch}/epoch), batch {t.batch_size} x {t.grad_accum} x {acc.num_processes} processes")
         progress = self._progress(total_steps)
         self.model.train()
         last_eval: dict | None = None
         running_loss = torch.zeros((), device=acc.device)
+        finite = torch.ones((), device=acc.device, dtype=torch.bool)  # every loss so far; checked without a sync per step
         running_batches, samples_seen, tokens_seen = 0, 0, torch.zeros((), device=acc.device, dtype=torch.long)
         start = window_start = time.perf_counter()
         window_samples = 0
@@ -132,6 +156,7 @@ class Trainer:
                     optimizer.zero_grad(set_to_none=True)
                 self.state.batches_in_epoch += 1
                 running_loss += loss.detach()
+                finite &= torch.isfinite(loss.detach())
                 running_batches += 1
                 n = batch["input_ids"].shape[0] * acc.num_processes
                 samples_seen, window_samples = samples_seen + n, window_samples + n
@@ -144,6 +169,7 @@ class Trainer:
                 progress.update(1)
                 step = self.state.step
                 if step % t.logging_steps == 0 or step == total_steps:
+                    self._check_finite(finite, step)
                     now = time.perf_counter()
                     record = {
                         "step": step,
@@ -157,16 +183,23 @@ class Trainer:
                     running_batches, window_samples, window_start = 0, 0, now
                 if self._evaluation_due(step, total_steps, len(train_dl)):
                     last_eval = self._evaluate(step)
+                saved = False
                 if t.save_steps and step % t.save_steps == 0 and step < total_steps:
-                    evaluated = last_eval if last_eval and last_eval["step"] == step else None
-                    self.checkpointer.save(step, {**asdict(self.state), "eval": evaluated}, self.state.best_step)
+                    self._save_checkpoint(finite, last_eval)
+                    saved = True
                 if step >= total_steps:
                     done = True
                     break
+                if self._stop_requested():
+                    if not saved:
+                        self._save_checkpoint(finite, last_eval)
+                    raise Interrupted(f"stopped at step {step}: saved {self.last_checkpoint}; continue with "
+                                      "the same command and --resume-from-checkpoint auto")
             else:
                 self.state.epoch, self.state.batches_in_epoch = epoch + 1, 0
         progress.close()
         train_runtime = time.perf_counter() - start
+        self._check_finite(finite, self.state.step)
 
         if last_eval is None or last_eval["step"] != self.state.step:
             last_eval = self._evaluate(self.state.step)
@@ -183,6 +216,28 @@ class Trainer:
         self._save_final(metrics)
         acc.end_training()
         return metrics
+
+    def _save_checkpoint(self, finite: torch.Tensor, last_eval: dict | None) -> None:
+        step = self.state.step
+        self._check_finite(finite, step)
+        evaluated = last_eval if last_eval and last_eval["step"] == step else None
+        self.checkpointer.save(step, {**asdict(self.state), "eval": evaluated}, self.state.best_step)
+        self.last_checkpoint = self.checkpointer.root / f"step-{step}"
+
+    def _check_finite(self, finite: torch.Tensor, step: int) -> None:
+        """Stop on a NaN/inf loss before its weights are saved anywhere (checked at logging and saving steps)."""
+        if self.accelerator.reduce(finite.int(), "sum").item() == self.accelerator.num_processes:
+            return
+        kept = f"the last good checkpoint is {self.last_checkpoint}" if self.last_checkpoint else "no checkpoint was saved"
+        raise BertcliError(f"the training loss became NaN or infinite by step {step}; nothing after it was saved and "
+                           f"{kept}: lower --lr, keep --max-grad-norm on, or check the data for broken labels")
+
+    def _stop_requested(self) -> bool:
+        """Whether a signal asked to stop; every process agrees (a signal may reach only some of them)."""
+        if self.accelerator.num_processes == 1:
+            return self.stop_signal is not None
+        flag = torch.tensor(int(self.stop_signal is not None), device=self.accelerator.device)
+        return self.accelerator.reduce(flag, "sum").item() > 0
 
     def _evaluation_due(self, step: int, total_steps: int, batches_per_epoch: int) -> bool:
         """Every --eval-steps steps, or else at the end of each epoch; the last step is evaluated after the loop."""
@@ -215,13 +270,26 @@ class Trainer:
         acc.wait_for_everyone()
 
     def _save_final(self, metrics: dict) -> None:
+        """The model, tokenizer, predictions and metrics, written aside and then renamed into OUT one file at a
+        time (metrics.json last): a kill or a full disk leaves the previous files whole, never half-written ones."""
         acc = self.accelerator
         acc.wait_for_everyone()
         if acc.is_main_process:
-            acc.unwrap_model(self.model).save_pretrained(self.out)
-            self.tokenizer.save_pretrained(self.out)
-            self.task.save_predictions(self.out, self.eval_arrays)
-            (self.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+            tmp = self.out / ".final.tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            try:
+                acc.unwrap_model(self.model).save_pretrained(tmp)
+                self.tokenizer.save_pretrained(tmp)
+                self.task.save_predictions(tmp, self.eval_arrays)
+                (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+            except WRITE_ERRORS as e:
+                shutil.rmtree(tmp, ignore_errors=True)
+                kept = f"; the checkpoints are intact (latest {self.last_checkpoint})" if self.last_checkpoint else ""
+                raise BertcliError(f"cannot save the final model: {write_error(e, self.out)}{kept}: free space and "
+                                   "run again with --resume-from-checkpoint auto") from e
+            for path in sorted(tmp.iterdir(), key=lambda p: p.name == "metrics.json"):
+                os.replace(path, self.out / path.name)
+            tmp.rmdir()
         acc.wait_for_everyone()
 
     def _log(self, record: dict, progress=None) -> None:

@@ -246,7 +246,7 @@ def test_mismatched_answers_are_reported_and_skipped(qa_data, tmp_path):
     data = {**qa_data, "train": synthetic.write_jsonl(tmp_path / "train.jsonl", rows)}
     result = finetune_squad(data, tmp_path / "out", "--max-steps", "1", "--max-eval-samples", "10")
     assert result.code == 0, result.stderr
-    assert "1 training answers are not at their answer_start" in result.stdout and rows[0]["id"] in result.stdout
+    assert "1 training answers are not at their answer_start" in result.stderr and rows[0]["id"] in result.stderr
 
 
 def test_v1_data_without_answers_needs_version_2(qa_data, tmp_path):

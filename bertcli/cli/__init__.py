@@ -15,7 +15,7 @@ from bertcli.cli.evaluate import evaluate
 from bertcli.cli.init_model import init_model
 from bertcli.cli.predict import predict
 from bertcli.cli.pretrain import pretrain
-from bertcli.errors import BertcliError
+from bertcli.errors import BertcliError, Interrupted
 
 app = typer.Typer(
     name="bertcli",
@@ -65,7 +65,10 @@ def main() -> None:
         if debug:
             raise
         _fail(str(e), 2)
-    except typer.Abort:
+    except Interrupted as e:
+        print(f"bertcli: {e}", file=sys.stderr)
+        sys.exit(130)
+    except (typer.Abort, KeyboardInterrupt):
         _fail("interrupted", 130)
     except typer.TyperException as e:  # usage errors found while parsing the command line
         ctx = getattr(e, "ctx", None)

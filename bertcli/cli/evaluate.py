@@ -27,6 +27,8 @@ def evaluate(
         help="Longest input in tokens.", show_default="the training run's")] = None,
     output_file: Annotated[Optional[str], typer.Option(help="Write the metrics JSON here too.",
                                                        show_default=False)] = None,
+    allow_pickle: Annotated[bool, typer.Option(
+        help="Load pickled weights (pytorch_model.bin) when the model has no safetensors; pickles can run code.")] = False,
 ) -> None:
     """Evaluate a trained model: the metrics of training's metrics.json, plus for classification a confusion
     matrix and per-class precision, recall and F1. Classification, question answering and pre-training
@@ -45,7 +47,7 @@ def evaluate(
         "data": {"validation_file": validation_file, "text_column": text_column, "text_pair_column": text_pair_column,
                  "label_column": label_column},
         "train": {"max_eval_samples": max_eval_samples, "eval_batch_size": batch_size, "max_seq_length": max_seq_length,
-                  "report_to": "none"},
+                  "report_to": "none", "allow_pickle": allow_pickle or None},
     }
     if task_class.name == "pretrain":  # next-sentence prediction is there when the model has its head
         architectures = json.loads((Path(model) / "config.json").read_text()).get("architectures") or []

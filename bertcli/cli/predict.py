@@ -53,6 +53,8 @@ def predict(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...")] = "auto",
     dtype: Annotated[Literal["auto", "float32", "bfloat16", "float16"], typer.Option(
         help="Weights and activations: auto is bfloat16/float16 on a GPU, float32 on the CPU.")] = "auto",
+    allow_pickle: Annotated[bool, typer.Option(
+        help="Load pickled weights (pytorch_model.bin) when the model has no safetensors; pickles can run code.")] = False,
 ) -> None:
     """Predict with a trained model: the task (classification, question answering, fill-mask) comes from the model.
 
@@ -99,7 +101,8 @@ def predict(
     from bertcli.modeling import quiet_transformers
 
     quiet_transformers()
-    options = {"device": device, "batch_size": batch_size, "max_length": max_seq_length, "dtype": dtype}
+    options = {"device": device, "batch_size": batch_size, "max_length": max_seq_length, "dtype": dtype,
+               "allow_pickle": allow_pickle}
     if task == "question-answering":  # windows and span search as the model was trained and evaluated
         options.update(run.get("options") or {})
         options["max_length"] = max_seq_length or (run.get("train") or {}).get("max_seq_length")

@@ -12,9 +12,10 @@ from typing import Literal
 
 import numpy as np
 
-from bertcli.data import load_split, map_cached, require_columns, take, tokenizer_fingerprint
+from bertcli.data import drop_empty_texts, load_split, map_cached, require_columns, take, tokenizer_fingerprint
 from bertcli.errors import BertcliError
 from bertcli.metrics import load_metric
+from bertcli.modeling import load_pretrained
 from bertcli.tasks.base import Task
 
 ProblemType = Literal["single_label_classification", "regression"]
@@ -47,6 +48,7 @@ def infer_labels(train_values: list, eval_values: list, feature, label_names: li
     """Decide classification vs regression and the label ids from the raw label values."""
     if any(v is None for v in train_values) or any(v is None for v in eval_values):
         raise BertcliError(f"{source}: some examples have no label; fill in or drop those rows")
+    _check_one_kind(train_values + eval_values, source)
     class_names = getattr(feature, "names", None)  # a datasets.ClassLabel column
     is_float = any(isinstance(v, float) for v in train_values)
     if problem_type == "regression" or (problem_type is None and is_float and not class_names):
@@ -75,6 +77,18 @@ def infer_labels(train_values: list, eval_values: list, feature, label_names: li
     return _from_values(distinct, distinct, [str(v) for v in eval_values], source)
 
 
+def _check_one_kind(values: list, source: str) -> None:
+    """Labels are all names or all numbers: a mix (1 and "positive") is almost always a broken file."""
+    first = {}
+    for row, value in enumerate(values, 1):
+        kind = "text" if isinstance(value, str) else "a boolean" if isinstance(value, bool) else "a number"
+        first.setdefault(kind, (row, value))
+    if len(first) > 1:
+        (kind_a, (row_a, a)), (kind_b, (row_b, b)) = sorted(first.items(), key=lambda item: item[1][0])[:2]
+        raise BertcliError(f"{source}: the label column mixes types ({a!r} in row {row_a} is {kind_a}, {b!r} in row "
+                           f"{row_b} is {kind_b}): write every label the same way")
+
+
 def _from_values(values: list, names: list[str], eval_values: list, source: str, train_values: list | None = None):
     to_id = {v: i for i, v in enumerate(values)}
     if len(to_id) < 2:
@@ -101,6 +115,9 @@ class ClassificationTask(Task):
         columns = {"--text-column": d.text_column, "--text-pair-column": d.text_pair_column, "--label-column": d.label_column}
         require_columns(train, columns, d.train_file or f"{d.dataset} ({d.train_split})")
         require_columns(evals, columns, d.validation_file or f"{d.dataset} ({d.validation_split})")
+        texts = [c for c in (d.text_column, d.text_pair_column) if c]
+        train = drop_empty_texts(train, texts, d.train_file or f"{d.dataset} ({d.train_split})")
+        evals = drop_empty_texts(evals, texts, d.validation_file or f"{d.dataset} ({d.validation_split})")
         self.labels = infer_labels(
             list(train[d.label_column]), list(evals[d.label_column]), train.features[d.label_column],
             d.label_names, self.cfg.options.problem_type, d.train_file or d.dataset,
@@ -114,6 +131,7 @@ class ClassificationTask(Task):
         source = d.validation_file or f"{d.dataset} ({d.validation_split})"
         require_columns(evals, {"--text-column": d.text_column, "--text-pair-column": d.text_pair_column,
                                 "--label-column": d.label_column}, source)
+        evals = drop_empty_texts(evals, [c for c in (d.text_column, d.text_pair_column) if c], source)
         problem_type = config.problem_type or ("regression" if config.num_labels == 1 else "single_label_classification")
         names = None if problem_type == "regression" else [config.id2label[i] for i in range(config.num_labels)]
         values = list(evals[d.label_column])
@@ -151,8 +169,8 @@ class ClassificationTask(Task):
         extra = {}
         if labels.problem_type != "regression":
             extra = {"id2label": dict(enumerate(labels.names)), "label2id": {n: i for i, n in enumerate(labels.names)}}
-        return AutoModelForSequenceClassification.from_pretrained(
-            self.cfg.model, num_labels=labels.num_labels, problem_type=labels.problem_type,
+        return load_pretrained(
+            AutoModelForSequenceClassification, self.cfg.model, self.cfg.train.allow_pickle, num_labels=labels.num_labels, problem_type=labels.problem_type,
             ignore_mismatched_sizes=True, **extra,
         )
 

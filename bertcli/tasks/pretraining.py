@@ -21,6 +21,7 @@ from transformers.utils import ModelOutput
 from bertcli.data import load_file, load_split, map_cached, require_columns, tokenizer_fingerprint
 from bertcli.errors import BertcliError
 from bertcli.masking import Masker
+from bertcli.modeling import load_pretrained
 from bertcli.pretraining_data import (file_signature, nsp_instances, packed_segments, split_sentences,
                                       text_file_documents)
 from bertcli.tasks.base import Task
@@ -171,7 +172,7 @@ class PretrainingTask(Task):
         from transformers import AutoModelForMaskedLM, AutoModelForPreTraining
 
         auto = AutoModelForPreTraining if self.cfg.options.nsp else AutoModelForMaskedLM
-        model, info = auto.from_pretrained(self.cfg.model, output_loading_info=True)
+        model, info = load_pretrained(auto, self.cfg.model, self.cfg.train.allow_pickle, output_loading_info=True)
         new = sorted({key.rsplit(".", 2)[0] for key in info["missing_keys"]})
         if new:
             print(f"Newly initialised (not in {self.cfg.model}): {', '.join(new)}")

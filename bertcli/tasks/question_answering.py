@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from bertcli.data import load_file, load_split, map_cached, require_columns, take, tokenizer_fingerprint
+from bertcli.data import drop_empty_texts, load_file, load_split, map_cached, require_columns, take, tokenizer_fingerprint
 from bertcli.errors import BertcliError
 from bertcli.metrics import load_metric
+from bertcli.modeling import load_pretrained
 from bertcli.squad import (SpanSettings, Windowing, best_spans, make_features, mismatched_answers,
                            normalize_answers, read_squad_json)
 from bertcli.tasks.base import Task
@@ -77,7 +79,7 @@ class QuestionAnsweringTask(Task):
         columns = {"--id-column": d.id_column, "--question-column": d.question_column,
                    "--context-column": d.context_column, "--answers-column": d.answers_column}
         require_columns(dataset, columns, local or f"{d.dataset} ({split})")
-        return dataset
+        return drop_empty_texts(dataset, [d.question_column, d.context_column], local or f"{d.dataset} ({split})")
 
     def _usable_for_training(self, train):
         """Drop (and report) examples whose answer is not where it says; v1 data must have answers."""
@@ -90,8 +92,11 @@ class QuestionAnsweringTask(Task):
         bad = set(mismatched_answers(ids, list(train[d.context_column]), answers))
         if bad:
             first = ", ".join(sorted(bad)[:5])
+            if len(bad) == len(ids):
+                raise BertcliError(f"no training answer is at its answer_start in the context (first ids: {first}): "
+                                   "answer_start must be the character offset of the answer text in the context")
             print(f"bertcli: warning: {len(bad)} training answers are not at their answer_start in the context "
-                  f"(first ids: {first}); those questions are skipped in training")
+                  f"(first ids: {first}); those questions are skipped in training", file=sys.stderr)
             train = train.select([i for i, id_ in enumerate(ids) if id_ not in bad])
         return train
 
@@ -115,7 +120,8 @@ class QuestionAnsweringTask(Task):
     def build_model(self):
         from transformers import AutoModelForQuestionAnswering
 
-        return AutoModelForQuestionAnswering.from_pretrained(self.cfg.model, ignore_mismatched_sizes=True)
+        return load_pretrained(AutoModelForQuestionAnswering, self.cfg.model, self.cfg.train.allow_pickle,
+                               ignore_mismatched_sizes=True)
 
     # --- evaluation ---------------------------------------------------------------------------------
     @property
