@@ -40,7 +40,8 @@ def main() -> None:
     ours_out = WORK / "pretrain-bertcli"
     measured = run_measured([BIN / "bertcli", "pretrain", "--model", init, "--train-file", corpus,
                              "--validation-file", held_out, "--max-eval-samples", "600", "--output-dir", ours_out,
-                             "--overwrite-output-dir", "--save-steps", "0", "--weight-decay", "0.01", *common],
+                             "--overwrite-output-dir", "--save-steps", "0", "--weight-decay", "0.01",
+                             "--eval-steps", str(args.steps + 1), *common],  # like the reference: no evaluation in training
                             log=WORK / "pretrain-bertcli.log")
     ours = {**json.loads((ours_out / "metrics.json").read_text()), **measured}
     # tokens/s of the reference: its samples/s times the mean (unpadded) length of the same instances
