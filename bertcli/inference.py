@@ -140,6 +140,7 @@ class ClassificationPredictor(Predictor):
         self.problem_type = config.problem_type or (
             "regression" if config.num_labels == 1 else "single_label_classification")
         self.top_k = top_k
+        cls_only_last_layer(self.model)
 
     def predict_chunk(self, records: list[dict]) -> list[dict]:
         texts = [r.get("text", "") for r in records]
@@ -169,6 +170,40 @@ class ClassificationPredictor(Predictor):
                     result["top_k"] = [{"label": self.labels[j], "score": s} for j, s in zip(ids, scores)]
             results.append(result)
         return results
+
+
+def cls_only_last_layer(model) -> bool:
+    """Compute the last encoder layer of a BERT sequence classifier for the [CLS] position only.
+
+    The classifier reads the pooled [CLS] vector and nothing else, and in the last layer no other position's output
+    feeds [CLS]: its query, attention output and feed-forward are needed for [CLS] alone (keys and values still
+    come from every position). Same logits (to float rounding), about one layer's work less (1/6 of MiniLM).
+    Applied to BERT models with SDPA or eager attention, whose masks are 4-D or None; returns whether it was.
+    """
+    from transformers.models.bert.modeling_bert import ALL_ATTENTION_FUNCTIONS, eager_attention_forward
+
+    bert = getattr(model, "bert", None)
+    implementation = model.config._attn_implementation
+    if bert is None or model.config.is_decoder or implementation not in ("sdpa", "eager"):
+        return False
+    layer = bert.encoder.layer[-1]
+    attention = layer.attention.self
+    interface = ALL_ATTENTION_FUNCTIONS.get_interface(implementation, eager_attention_forward)
+
+    def forward(hidden_states, attention_mask=None, *args, **kwargs):
+        batch, length, _ = hidden_states.shape
+        heads = (batch, -1, attention.num_attention_heads, attention.attention_head_size)
+        cls = hidden_states[:, :1]
+        query = attention.query(cls).view(*heads).transpose(1, 2)
+        key = attention.key(hidden_states).view(*heads).transpose(1, 2)
+        value = attention.value(hidden_states).view(*heads).transpose(1, 2)
+        mask = attention_mask[:, :, :1] if attention_mask is not None else None  # (batch, 1, queries, keys)
+        context, _ = interface(attention, query, key, value, mask, dropout=0.0, scaling=attention.scaling)
+        attended = layer.attention.output(context.reshape(batch, 1, -1).contiguous(), cls)
+        return layer.feed_forward_chunk(attended)  # (batch, 1, hidden): the pooler reads position 0
+
+    layer.forward = forward
+    return True
 
 
 class FillMaskPredictor(Predictor):
