@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -81,7 +82,8 @@ class Trainer:
 
     # --- the loop ----------------------------------------------------------------------------------
     def fit(self, train_ds, eval_ds) -> dict:
-        handled = (signal.SIGINT, signal.SIGTERM)
+        # Signal handlers can only be set from the main thread (bertcli's own command always is).
+        handled = (signal.SIGINT, signal.SIGTERM) if threading.current_thread() is threading.main_thread() else ()
         previous = {s: signal.signal(s, self._on_signal) for s in handled}
         try:
             return self._fit(train_ds, eval_ds)
