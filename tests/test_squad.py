@@ -249,6 +249,23 @@ def test_mismatched_answers_are_reported_and_skipped(qa_data, tmp_path):
     assert "1 training answers are not at their answer_start" in result.stderr and rows[0]["id"] in result.stderr
 
 
+def test_no_usable_answer_is_an_error_and_empty_questions_are_skipped(qa_data, tmp_path):
+    rows = synthetic.qa(12, seed=5)
+    for row in rows:
+        row["answers"]["answer_start"] = [row["answers"]["answer_start"][0] + 1]
+    data = {**qa_data, "train": synthetic.write_jsonl(tmp_path / "off.jsonl", rows)}
+    result = finetune_squad(data, tmp_path / "out", "--max-steps", "1")
+    assert result.code == 2 and "no training answer is at its answer_start" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+    rows = synthetic.qa(30, seed=6)
+    rows[4]["question"] = "   "
+    data = {**qa_data, "train": synthetic.write_jsonl(tmp_path / "blank.jsonl", rows)}
+    result = finetune_squad(data, tmp_path / "out2", "--max-steps", "1", "--max-eval-samples", "10")
+    assert result.code == 0, result.stderr
+    assert "skipped 1 of 30 rows with empty question / context (data rows 5)" in result.stderr
+
+
 def test_v1_data_without_answers_needs_version_2(qa_data, tmp_path):
     rows = synthetic.qa(20, seed=4, unanswerable=0.5)
     data = {**qa_data, "train": synthetic.write_jsonl(tmp_path / "train.jsonl", rows)}
