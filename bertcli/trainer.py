@@ -78,6 +78,7 @@ class Trainer:
         self.metric_for_best = self.t.metric_for_best or task.metric_names[0]
         self.is_tty = sys.stdout.isatty()
         self.stop_signal: int | None = None  # set by the SIGINT/SIGTERM handler
+        self.replaced = self.out.with_name(f".{self.out.name}.replaced")  # a run --overwrite-output-dir replaces
         self.last_checkpoint: Path | None = None
 
     # --- the loop ----------------------------------------------------------------------------------
@@ -86,10 +87,17 @@ class Trainer:
         handled = (signal.SIGINT, signal.SIGTERM) if threading.current_thread() is threading.main_thread() else ()
         previous = {s: signal.signal(s, self._on_signal) for s in handled}
         try:
-            return self._fit(train_ds, eval_ds)
+            metrics = self._fit(train_ds, eval_ds)
+        except (BertcliError, Interrupted) as e:
+            if self.replaced.exists():
+                raise type(e)(f"{e}; the run this one was replacing is kept in {self.replaced}") from e
+            raise
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
+        if self.accelerator.is_main_process:
+            shutil.rmtree(self.replaced, ignore_errors=True)
+        return metrics
 
     def _on_signal(self, signum, frame) -> None:
         """First Ctrl-C: finish the step, checkpoint, stop. A second one stops at once."""
@@ -268,7 +276,10 @@ class Trainer:
         acc = self.accelerator
         if acc.is_main_process:
             if self.out.exists() and self.t.overwrite_output_dir and not resume_dir:
-                shutil.rmtree(self.out)
+                # The run being replaced is moved aside and deleted only when this one has saved its model:
+                # a run that fails on the way (NaN loss, full disk, Ctrl-C) does not take the old one with it.
+                shutil.rmtree(self.replaced, ignore_errors=True)
+                os.replace(self.out, self.replaced)
             self.out.mkdir(parents=True, exist_ok=True)
             save_run_yaml(self.cfg, self.out / "run.yaml")
         acc.wait_for_everyone()

@@ -325,3 +325,26 @@ def test_rows_with_empty_text_are_skipped_with_a_count(tmp_path, tiny_model, sen
                      "--validation-file", sentiment_data["validation"], "--text-column", "sentence", "--max-steps", "1")
     assert result.code == 0, result.stderr
     assert "skipped 3 of 40 rows with empty sentence (data rows 3, 8, 31)" in result.stderr
+
+
+def test_overwriting_keeps_the_old_run_until_the_new_one_has_finished(tmp_path, tiny_model):
+    rows = synthetic.score(80, seed=4)
+    train = synthetic.write_csv(tmp_path / "train.csv", rows, ["sentence", "score"])
+    validation = synthetic.write_csv(tmp_path / "validation.csv", rows[:20], ["sentence", "score"])
+    out = tmp_path / "out"
+    args = ["finetune", "cls", "--model", tiny_model, "--output-dir", out, "--train-file", train, "--validation-file",
+            validation, "--text-column", "sentence", "--label-column", "score", "--batch-size", "8",
+            "--max-seq-length", "32", "--max-steps", "2"]
+    assert run_cli(*args).code == 0
+    old = (out / "model.safetensors").read_bytes()
+
+    broken = synthetic.write_csv(tmp_path / "broken.csv", [(t, float("inf")) for t, _ in rows], ["sentence", "score"])
+    failed = run_cli(*args, "--overwrite-output-dir", "--train-file", broken)
+    assert failed.code == 2 and "loss became NaN" in failed.stderr
+    kept = tmp_path / ".out.replaced"
+    assert f"the run this one was replacing is kept in {kept}" in failed.stderr
+    assert (kept / "model.safetensors").read_bytes() == old
+
+    assert run_cli(*args, "--overwrite-output-dir", "--seed", "7").code == 0
+    assert not kept.exists()  # deleted once the new run has saved its model
+    assert (out / "model.safetensors").read_bytes() != old
