@@ -131,8 +131,8 @@ def drop_empty_texts(dataset: datasets.Dataset, columns: list[str], source: str)
     first = ", ".join(str(i + 1) for i in empty[:5]) + (", ..." if len(empty) > 5 else "")
     print(f"bertcli: warning: {source}: skipped {len(empty)} of {len(dataset)} rows with empty {names} "
           f"(data rows {first})", file=sys.stderr)
-    keep = set(empty)
-    return dataset.select([i for i in range(len(dataset)) if i not in keep])
+    dropped = set(empty)
+    return dataset.select([i for i in range(len(dataset)) if i not in dropped])
 
 
 def load_split(data: DataConfig, split: str) -> datasets.Dataset:

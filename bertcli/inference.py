@@ -191,7 +191,7 @@ def cls_only_last_layer(model) -> bool:
     interface = ALL_ATTENTION_FUNCTIONS.get_interface(implementation, eager_attention_forward)
 
     def forward(hidden_states, attention_mask=None, *args, **kwargs):
-        batch, length, _ = hidden_states.shape
+        batch = hidden_states.shape[0]
         heads = (batch, -1, attention.num_attention_heads, attention.attention_head_size)
         cls = hidden_states[:, :1]
         query = attention.query(cls).view(*heads).transpose(1, 2)
