@@ -3,7 +3,9 @@
 A predictor takes an iterable of records and yields one result per record, in input order. It works in
 bounded chunks (so a huge input streams: the first results come out long before the input is read to the
 end), sorts each chunk by token length, pads per batch, runs the model under `torch.inference_mode`, and puts
-the results back in input order. Only torch and transformers are imported: no datasets, no accelerate.
+the results back in input order. Standard BERT heads run on `plain_bert` (classification and fill-mask import
+torch and tokenizers only, question answering transformers' tokenizer too); other models on transformers'
+classes. No datasets, no accelerate.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import itertools
 import json
 import sys
 from pathlib import Path
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import torch
 
@@ -63,23 +65,42 @@ def chunked(records: Iterable[dict], size: int) -> Iterator[list[dict]]:
 class Predictor:
     """Shared machinery; subclasses say how records become model inputs and outputs become results."""
 
-    model_class: str  # name of the transformers Auto class
+    task: str  # a key of TASKS
+    model_class: str  # name of the transformers Auto class (for models that plain_bert does not cover)
 
     def __init__(self, model_dir: str, device: str = "auto", batch_size: int = 64, max_length: int | None = None,
                  dtype: str = "auto", allow_pickle: bool = False):
-        import transformers
-
-        from bertcli.modeling import load_pretrained, load_tokenizer
+        from bertcli import plain_bert
 
         self.device = resolve_device(device)
-        self.tokenizer = load_tokenizer(model_dir)
-        auto_class = getattr(transformers, self.model_class)
-        self.model = load_pretrained(auto_class, model_dir, allow_pickle, dtype=self._dtype(dtype)).to(self.device).eval()
+        # Standard BERT heads run on plain_bert, without importing transformers (seconds less start-up);
+        # anything else on transformers' own classes.
+        self.model = plain_bert.load(model_dir, self.task, self.device, self._dtype(dtype))
+        plain = self.model is not None and self.task != "question-answering"  # QA windows need transformers'
+        self.tokenizer = (plain and plain_bert.load_tokenizer(model_dir)) or self._transformers_tokenizer(model_dir)
+        if self.model is None:
+            self.model = self._load_transformers(model_dir, allow_pickle, self._dtype(dtype))
         limit = self.model.config.max_position_embeddings
         self.max_length = min(max_length or limit, limit)
         self.batch_size = batch_size
         self.pad_to = 8 if self.device.type == "cuda" else None
         self.truncated = 0  # inputs cut to max_length so far
+
+    @staticmethod
+    def _transformers_tokenizer(model_dir: str):
+        from bertcli.modeling import load_tokenizer, quiet_transformers
+
+        quiet_transformers()
+        return load_tokenizer(model_dir)
+
+    def _load_transformers(self, model_dir: str, allow_pickle: bool, dtype: torch.dtype):
+        import transformers
+
+        from bertcli.modeling import load_pretrained, quiet_transformers
+
+        quiet_transformers()
+        auto_class = getattr(transformers, self.model_class)
+        return load_pretrained(auto_class, model_dir, allow_pickle, dtype=dtype).to(self.device).eval()
 
     def _dtype(self, dtype: str) -> torch.dtype:
         if dtype == "auto":  # half precision only where it is fast and safe
@@ -140,7 +161,6 @@ class ClassificationPredictor(Predictor):
         self.problem_type = config.problem_type or (
             "regression" if config.num_labels == 1 else "single_label_classification")
         self.top_k = top_k
-        cls_only_last_layer(self.model)
 
     def predict_chunk(self, records: list[dict]) -> list[dict]:
         texts = [r.get("text", "") for r in records]
@@ -170,40 +190,6 @@ class ClassificationPredictor(Predictor):
                     result["top_k"] = [{"label": self.labels[j], "score": s} for j, s in zip(ids, scores)]
             results.append(result)
         return results
-
-
-def cls_only_last_layer(model) -> bool:
-    """Compute the last encoder layer of a BERT sequence classifier for the [CLS] position only.
-
-    The classifier reads the pooled [CLS] vector and nothing else, and in the last layer no other position's output
-    feeds [CLS]: its query, attention output and feed-forward are needed for [CLS] alone (keys and values still
-    come from every position). Same logits (to float rounding), about one layer's work less (1/6 of MiniLM).
-    Applied to BERT models with SDPA or eager attention, whose masks are 4-D or None; returns whether it was.
-    """
-    from transformers.models.bert.modeling_bert import ALL_ATTENTION_FUNCTIONS, eager_attention_forward
-
-    bert = getattr(model, "bert", None)
-    implementation = model.config._attn_implementation
-    if bert is None or model.config.is_decoder or implementation not in ("sdpa", "eager"):
-        return False
-    layer = bert.encoder.layer[-1]
-    attention = layer.attention.self
-    interface = ALL_ATTENTION_FUNCTIONS.get_interface(implementation, eager_attention_forward)
-
-    def forward(hidden_states, attention_mask=None, *args, **kwargs):
-        batch = hidden_states.shape[0]
-        heads = (batch, -1, attention.num_attention_heads, attention.attention_head_size)
-        cls = hidden_states[:, :1]
-        query = attention.query(cls).view(*heads).transpose(1, 2)
-        key = attention.key(hidden_states).view(*heads).transpose(1, 2)
-        value = attention.value(hidden_states).view(*heads).transpose(1, 2)
-        mask = attention_mask[:, :, :1] if attention_mask is not None else None  # (batch, 1, queries, keys)
-        context, _ = interface(attention, query, key, value, mask, dropout=0.0, scaling=attention.scaling)
-        attended = layer.attention.output(context.reshape(batch, 1, -1).contiguous(), cls)
-        return layer.feed_forward_chunk(attended)  # (batch, 1, hidden): the pooler reads position 0
-
-    layer.forward = forward
-    return True
 
 
 class FillMaskPredictor(Predictor):

@@ -196,24 +196,3 @@ def test_evaluate_rejects_labels_the_model_does_not_know(classifier, tmp_path):
     path.write_text("sentence,label\ngreat film,neutral\nbad film,negative\n")
     result = run_cli("evaluate", "--model", classifier, "--validation-file", path)
     assert result.code == 2 and "'neutral' is not among the labels negative, positive" in result.stderr
-
-
-def test_cls_only_last_layer_gives_the_full_models_logits(classifier):
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    from bertcli.inference import cls_only_last_layer
-
-    tokenizer = AutoTokenizer.from_pretrained(classifier)
-    full = AutoModelForSequenceClassification.from_pretrained(classifier).eval()
-    fast = AutoModelForSequenceClassification.from_pretrained(classifier).eval()
-    assert cls_only_last_layer(fast)
-    texts = ["a great film", "the plot was awful and the acting was dull and long", "fine"]
-    padded = tokenizer(texts, padding=True, return_tensors="pt")  # with a mask
-    single = tokenizer(texts[1:2], return_tensors="pt", return_attention_mask=False)  # no mask at all
-    with torch.inference_mode():
-        for batch in (padded, single):
-            expected, actual = full(**batch).logits, fast(**batch).logits
-            torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-5)
-    hidden = fast.config.hidden_size
-    assert fast.bert.encoder.layer[-1](torch.ones(1, 4, hidden)).shape == (1, 1, hidden)  # [CLS] only

@@ -98,9 +98,7 @@ def predict(
     records = _chain(first, records)
 
     from bertcli.inference import load_predictor
-    from bertcli.modeling import quiet_transformers
 
-    quiet_transformers()
     options = {"device": device, "batch_size": batch_size, "max_length": max_seq_length, "dtype": dtype,
                "allow_pickle": allow_pickle}
     if task == "question-answering":  # windows and span search as the model was trained and evaluated

@@ -1,0 +1,160 @@
+"""BERT's inference forward pass in plain torch, and its tokenizer straight from `tokenizers`, so that
+`bertcli predict` starts fast.
+
+A user pays `predict`'s start-up on every call. On this project's 2-core CPU, importing torch takes about 1.9 s,
+transformers about 1 s more and its model classes about 2 s more: more than the work itself for a thousand
+sentences. For the standard BERT heads the predictor therefore reads `config.json` and `model.safetensors` itself
+and runs this forward: the arithmetic of transformers' `BertModel` in eval mode (embeddings and LayerNorm; per layer,
+SDPA self-attention and a feed-forward, each added back and LayerNorm-ed), then the pooler + classifier, the
+QA span head or the MLM head. Logits equal transformers' to float rounding (tests compare every head).
+
+`load` returns None for a model it does not cover (another model or attention type, relative positions, an
+activation not listed below, sharded or pickled weights); the predictor then uses transformers' class.
+`load_tokenizer` serves the classification and fill-mask predictors from `tokenizer.json` (the same `tokenizers`
+object that transformers' fast tokenizer wraps); question answering keeps transformers' tokenizer for its windows.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import torch
+import torch.nn.functional as F
+
+HEADS = {
+    "BertForSequenceClassification": "classification",
+    "BertForQuestionAnswering": "question-answering",
+    "BertForMaskedLM": "fill-mask",
+    "BertForPreTraining": "fill-mask",
+}
+ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu}  # transformers' "gelu" is the exact (erf) GELU, as here
+
+
+def load(model_dir: str, task: str, device: torch.device, dtype: torch.dtype) -> PlainBert | None:
+    """The model in `model_dir` as a PlainBert, or None when it is not a plain BERT with the head for `task`."""
+    directory = Path(model_dir)
+    config = json.loads((directory / "config.json").read_text())
+    architectures = config.get("architectures") or [None]
+    if (config.get("model_type") != "bert" or HEADS.get(architectures[0]) != task or config.get("is_decoder")
+            or config.get("add_cross_attention") or config.get("position_embedding_type", "absolute") != "absolute"
+            or config.get("hidden_act", "gelu") not in ACTIVATIONS or not (directory / "model.safetensors").is_file()):
+        return None
+    from safetensors.torch import load_file
+
+    weights = load_file(directory / "model.safetensors", device=str(device))
+    return PlainBert(config, HEADS[architectures[0]], {k: v.to(dtype) for k, v in weights.items()})
+
+
+class PlainBert:
+    """Called like a transformers model: `model(input_ids=..., token_type_ids=..., attention_mask=...)` returns
+    an object with `.logits` (classification, fill-mask) or `.start_logits` / `.end_logits` (QA)."""
+
+    def __init__(self, config: dict, head: str, weights: dict[str, torch.Tensor]):
+        id2label = {int(i): label for i, label in (config.get("id2label") or {}).items()}
+        if head == "classification" and not id2label:
+            id2label = {i: f"LABEL_{i}" for i in range(len(weights["classifier.bias"]))}
+        self.config = SimpleNamespace(max_position_embeddings=config.get("max_position_embeddings", 512),
+                                      id2label=id2label, num_labels=len(id2label),
+                                      problem_type=config.get("problem_type"))
+        self.head = head
+        self.eps = config.get("layer_norm_eps", 1e-12)
+        self.heads = config["num_attention_heads"]
+        self.act = ACTIVATIONS[config.get("hidden_act", "gelu")]
+        self.w = weights
+        layers = config["num_hidden_layers"]
+        for i in range(layers):  # one matrix product for query, key and value
+            p = f"bert.encoder.layer.{i}.attention.self."
+            for kind in ("weight", "bias"):
+                self.w[f"{p}qkv.{kind}"] = torch.cat([self.w.pop(f"{p}{n}.{kind}") for n in ("query", "key", "value")])
+        self.layers = range(layers)
+
+    def _linear(self, x: torch.Tensor, name: str) -> torch.Tensor:
+        return F.linear(x, self.w[f"{name}.weight"], self.w.get(f"{name}.bias"))
+
+    def _norm(self, x: torch.Tensor, name: str) -> torch.Tensor:
+        return F.layer_norm(x, x.shape[-1:], self.w[f"{name}.weight"], self.w[f"{name}.bias"], self.eps)
+
+    def encode(self, input_ids, token_type_ids=None, attention_mask=None, cls_only_last_layer=False):
+        """The last hidden states (batch, length, hidden); with `cls_only_last_layer`, (batch, 1, hidden): the
+        last layer is computed for [CLS] only, since nothing else reaches the pooler."""
+        e = "bert.embeddings."
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+        types = token_type_ids if token_type_ids is not None else torch.zeros_like(input_ids)
+        x = (self.w[e + "word_embeddings.weight"][input_ids] + self.w[e + "token_type_embeddings.weight"][types]
+             + self.w[e + "position_embeddings.weight"][positions])
+        x = self._norm(x, e + "LayerNorm")
+        mask = attention_mask[:, None, None, :].bool() if attention_mask is not None else None  # True: attend
+        batch, length, hidden = x.shape
+        for i in self.layers:
+            p = f"bert.encoder.layer.{i}."
+            qkv = self._linear(x, p + "attention.self.qkv").view(batch, length, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
+            query, key, value = qkv.unbind(0)  # each (batch, heads, length, head size)
+            if cls_only_last_layer and i == self.layers[-1]:
+                x, query = x[:, :1], query[:, :, :1]
+            context = F.scaled_dot_product_attention(query, key, value, attn_mask=mask)
+            context = context.transpose(1, 2).reshape(batch, -1, hidden)
+            x = self._norm(self._linear(context, p + "attention.output.dense") + x, p + "attention.output.LayerNorm")
+            inner = self.act(self._linear(x, p + "intermediate.dense"))
+            x = self._norm(self._linear(inner, p + "output.dense") + x, p + "output.LayerNorm")
+        return x
+
+    @torch.inference_mode()
+    def __call__(self, input_ids, token_type_ids=None, attention_mask=None) -> SimpleNamespace:
+        states = self.encode(input_ids, token_type_ids, attention_mask, cls_only_last_layer=self.head == "classification")
+        if self.head == "classification":
+            pooled = torch.tanh(self._linear(states[:, 0], "bert.pooler.dense"))
+            return SimpleNamespace(logits=self._linear(pooled, "classifier"))
+        if self.head == "question-answering":
+            start, end = self._linear(states, "qa_outputs").unbind(-1)
+            return SimpleNamespace(start_logits=start, end_logits=end)
+        t = "cls.predictions.transform."
+        hidden = self._norm(self.act(self._linear(states, t + "dense")), t + "LayerNorm")
+        decoder = self.w.get("cls.predictions.decoder.weight", self.w["bert.embeddings.word_embeddings.weight"])
+        bias = self.w.get("cls.predictions.decoder.bias", self.w.get("cls.predictions.bias"))
+        return SimpleNamespace(logits=F.linear(hidden, decoder, bias))
+
+
+def load_tokenizer(model_dir: str) -> PlainTokenizer | None:
+    """The model's tokenizer.json as a PlainTokenizer, or None when there is none."""
+    directory = Path(model_dir)
+    if not (directory / "tokenizer.json").is_file():
+        return None
+    config_file = directory / "tokenizer_config.json"
+    return PlainTokenizer(directory / "tokenizer.json", json.loads(config_file.read_text()) if config_file.is_file() else {})
+
+
+class PlainTokenizer:
+    """The part of transformers' fast-tokenizer interface that the classification and fill-mask predictors use."""
+
+    def __init__(self, path: Path, config: dict):
+        from tokenizers import Tokenizer
+
+        self.backend = Tokenizer.from_file(str(path))
+        self.backend.no_padding()
+        self.mask_token = config.get("mask_token", "[MASK]")
+        self.mask_token_id = self.backend.token_to_id(self.mask_token)
+        self.pad_token_id = self.backend.token_to_id(config.get("pad_token", "[PAD]")) or 0
+
+    def __call__(self, texts: list[str], pairs: list[str] | None = None, truncation: bool = True,
+                 max_length: int | None = None, return_attention_mask: bool = False) -> _Encoded:
+        if truncation and max_length:
+            self.backend.enable_truncation(max_length)  # longest first, as transformers' truncation=True
+        else:
+            self.backend.no_truncation()
+        return _Encoded(self.backend.encode_batch(list(zip(texts, pairs)) if pairs is not None else texts))
+
+    def convert_ids_to_tokens(self, ids):
+        return self.backend.id_to_token(ids) if isinstance(ids, int) else [self.backend.id_to_token(i) for i in ids]
+
+    def decode(self, ids, skip_special_tokens: bool = False) -> str:
+        return self.backend.decode([int(i) for i in ids], skip_special_tokens=skip_special_tokens)
+
+
+class _Encoded(dict):
+    """transformers' BatchEncoding in brief: `encoded["input_ids"]`, `encoded["token_type_ids"]`, `.encodings`."""
+
+    def __init__(self, encodings):
+        super().__init__(input_ids=[e.ids for e in encodings], token_type_ids=[e.type_ids for e in encodings])
+        self.encodings = encodings
