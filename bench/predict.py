@@ -31,7 +31,7 @@ def in_process(model: str, texts: list[str]) -> dict:
     from bertcli.inference import ClassificationPredictor
 
     reference = pipeline("text-classification", model=model, batch_size=32, device=-1)
-    ours = ClassificationPredictor(model, batch_size=64)
+    ours = ClassificationPredictor(model)  # default batch size, as `bertcli predict`
     reference(texts[:64]), list(ours.predict({"text": t} for t in texts[:64]))  # warm-up
     reference_s, ours_s = [], []
     for _ in range(ROUNDS):  # alternating, so that a busy spell of the shared machine hits both sides

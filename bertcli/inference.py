@@ -68,7 +68,7 @@ class Predictor:
     task: str  # a key of TASKS
     model_class: str  # name of the transformers Auto class (for models that plain_bert does not cover)
 
-    def __init__(self, model_dir: str, device: str = "auto", batch_size: int = 64, max_length: int | None = None,
+    def __init__(self, model_dir: str, device: str = "auto", batch_size: int = 32, max_length: int | None = None,
                  dtype: str = "auto", allow_pickle: bool = False):
         from bertcli import plain_bert
 
