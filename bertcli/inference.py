@@ -13,8 +13,8 @@ from __future__ import annotations
 import itertools
 import json
 import sys
-from pathlib import Path
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import torch
 

@@ -1,0 +1,124 @@
+"""Does pre-training pay? A `mini` BERT pre-trained from scratch on WikiText-2, then fine-tuned on SST-2,
+against the same model fine-tuned from random initialisation, over several seeds.
+
+Steps: a WordPiece tokenizer and a random `mini` BERT (`bertcli init-model`, 8,000 pieces) from the WikiText-2
+text in ../shared/data (valid + test files: the train file is not there); `bertcli pretrain` (MLM + NSP) on
+it; `bertcli finetune cls` on the first 8,000 SST-2 training rows from both starting points, evaluated on the
+872 dev sentences; and linear probes (logistic regression on frozen [CLS] and mean-pooled features, the same
+8,000 rows) that show what the encoder knows before fine-tuning.
+
+    python bench/pretraining_gain.py                       # the CPU run of the notes: 1,500 steps, ~45 min
+    python bench/pretraining_gain.py --steps 30000 --batch-size 256 --seq-length 128   # a GPU-sized run
+"""
+
+import argparse
+import csv
+import json
+import statistics
+
+from common import BIN, DATA, WORK, markdown, run_measured, write_results
+
+
+def finetune(model, out, seed: int, rows: int) -> float:
+    run_measured([BIN / "bertcli", "finetune", "cls", "--recipe", "sst2", "--model", model,
+                  "--train-file", DATA / "sst2" / "train.tsv", "--validation-file", DATA / "sst2" / "dev.tsv",
+                  "--max-train-samples", rows, "--epochs", "3", "--batch-size", "32", "--lr", "1e-4",
+                  "--warmup-ratio", "0.1", "--max-seq-length", "64", "--save-steps", "0", "--seed", seed,
+                  "--output-dir", out, "--overwrite-output-dir"], log=out.with_suffix(".log"))
+    return json.loads((out / "metrics.json").read_text())["accuracy"]
+
+
+def read_sst2(name: str, rows: int | None = None) -> tuple[list[str], list[int]]:
+    with open(DATA / "sst2" / name, encoding="utf-8", newline="") as f:
+        table = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))[:rows]
+    return [r["sentence"] for r in table], [int(r["label"]) for r in table]
+
+
+def probes(model_dir, rows: int) -> dict:
+    """Dev accuracy of logistic regressions on the encoder's frozen [CLS] and mean-pooled last hidden states."""
+    import torch
+    import transformers
+    from transformers import AutoTokenizer, BertModel
+
+    transformers.logging.set_verbosity_error()  # no load report for the heads BertModel leaves out
+    tokenizer, encoder = AutoTokenizer.from_pretrained(model_dir), BertModel.from_pretrained(model_dir).eval()
+
+    def features(texts):
+        cls, mean = [], []
+        with torch.inference_mode():
+            for i in range(0, len(texts), 128):
+                batch = tokenizer(texts[i:i + 128], padding=True, truncation=True, max_length=128, return_tensors="pt")
+                hidden = encoder(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).float()
+                cls.append(hidden[:, 0])
+                mean.append((hidden * mask).sum(1) / mask.sum(1))
+        return {"cls": torch.cat(cls), "mean": torch.cat(mean)}
+
+    (train_x, train_y), (dev_x, dev_y) = read_sst2("train.tsv", rows), read_sst2("dev.tsv")
+    train, dev = features(train_x), features(dev_x)
+    return {kind: logistic_probe(train[kind], torch.tensor(train_y), dev[kind], torch.tensor(dev_y))
+            for kind in ("cls", "mean")}
+
+
+def logistic_probe(x, y, x_dev, y_dev) -> float:
+    """Dev accuracy of an L2-regularised logistic regression (L-BFGS) on standardised features."""
+    import torch
+
+    mean, std = x.mean(0), x.std(0) + 1e-6
+    x, x_dev = (x - mean) / std, (x_dev - mean) / std
+    weight = torch.zeros(x.shape[1], 2, requires_grad=True)
+    bias = torch.zeros(2, requires_grad=True)
+    optimizer = torch.optim.LBFGS([weight, bias], max_iter=500)
+
+    def loss():
+        optimizer.zero_grad()
+        value = torch.nn.functional.cross_entropy(x @ weight + bias, y) + 1e-3 * weight.square().sum()
+        value.backward()
+        return value
+
+    optimizer.step(loss)
+    return ((x_dev @ weight + bias).argmax(1) == y_dev).float().mean().item()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--seq-length", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
+    parser.add_argument("--rows", type=int, default=8000, help="SST-2 training rows for fine-tuning and probes")
+    parser.add_argument("--extra", nargs="*", default=[], help="more flags for bertcli pretrain")
+    args = parser.parse_args()
+    work = WORK / "gain"
+    work.mkdir(parents=True, exist_ok=True)
+    corpus = work / "wikitext2.txt"
+    corpus.write_text("".join((DATA / "wikitext2" / name).read_text(encoding="utf-8")
+                              for name in ("wiki.valid.tokens", "wiki.test.tokens")), encoding="utf-8")
+    init, pretrained = work / "mini-init", work / "mini-pretrained"
+    run_measured([BIN / "bertcli", "init-model", init, "--size", "mini", "--corpus", corpus, "--vocab-size", "8000",
+                  "--overwrite-output-dir"])
+    pretraining = run_measured([BIN / "bertcli", "pretrain", "--model", init, "--train-file", corpus,
+                                "--output-dir", pretrained, "--max-steps", args.steps, "--batch-size", args.batch_size,
+                                "--lr", args.lr, "--warmup-ratio", "0.06", "--max-seq-length", args.seq_length,
+                                "--eval-steps", args.steps, "--save-steps", "0", "--overwrite-output-dir", *args.extra],
+                               log=work / "pretrain.log")
+    pretraining.update(json.loads((pretrained / "metrics.json").read_text()))
+    results = {"pretraining": pretraining, "args": vars(args)}
+    for name, start in (("random init", init), ("pre-trained", pretrained)):
+        accuracies = [finetune(start, work / f"sst2-{start.name}-s{seed}", seed, args.rows) for seed in args.seeds]
+        results[name] = {"accuracies": accuracies, "mean": statistics.mean(accuracies), "probes": probes(start, args.rows)}
+    table = markdown(
+        ["starting point", "SST-2 dev accuracy per seed", "mean", "probe [CLS]", "probe mean-pooled"],
+        [[name, " / ".join(f"{a:.3f}" for a in results[name]["accuracies"]), round(results[name]["mean"], 3),
+          round(results[name]["probes"]["cls"], 3), round(results[name]["probes"]["mean"], 3)]
+         for name in ("random init", "pre-trained")])
+    p = pretraining
+    table += (f"\n\nPre-training: {args.steps} steps x {args.batch_size} x {args.seq_length} tokens, "
+              f"{p['train_tokens_per_second']} tokens/s, MLM accuracy {p['mlm_accuracy']:.3f}, "
+              f"NSP accuracy {p['nsp_accuracy']:.3f}, peak {p['peak_mb']:.0f} MB\n")
+    write_results("pretraining_gain", results, table)
+
+
+if __name__ == "__main__":
+    main()
