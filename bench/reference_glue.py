@@ -13,7 +13,7 @@ import json
 import numpy as np
 from datasets import load_dataset
 from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
-                          TrainingArguments, default_data_collator)
+                          TrainingArguments, default_data_collator, set_seed)
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--model", required=True)
@@ -26,6 +26,7 @@ parser.add_argument("--batch-size", type=int, default=32)
 parser.add_argument("--lr", type=float, default=5e-5)
 parser.add_argument("--epochs", type=float, default=1.0)
 parser.add_argument("--dynamic-padding", action="store_true")
+parser.add_argument("--seed", type=int, default=42)
 args = parser.parse_args()
 
 raw = load_dataset("csv", data_files={"train": args.train_file, "validation": args.validation_file}, delimiter="\t",
@@ -43,10 +44,11 @@ def preprocess(batch):
 
 
 data = raw.map(preprocess, batched=True, remove_columns=raw["train"].column_names)
+set_seed(args.seed)  # as run_glue.py / run_qa.py do: the new head's initial weights follow the seed
 model = AutoModelForSequenceClassification.from_pretrained(args.model, num_labels=2)
 training_args = TrainingArguments(
     output_dir=args.output_dir, per_device_train_batch_size=args.batch_size, per_device_eval_batch_size=8,
-    learning_rate=args.lr, num_train_epochs=args.epochs, save_strategy="no", report_to=[], seed=42,
+    learning_rate=args.lr, num_train_epochs=args.epochs, save_strategy="no", report_to=[], seed=args.seed,
     logging_steps=50,
 )
 

@@ -12,7 +12,8 @@ import json
 
 import numpy as np
 from datasets import Dataset
-from transformers import AutoModelForQuestionAnswering, AutoTokenizer, Trainer, TrainingArguments, default_data_collator
+from transformers import (AutoModelForQuestionAnswering, AutoTokenizer, Trainer, TrainingArguments,
+                          default_data_collator, set_seed)
 
 from bertcli.metrics import load_metric
 from bertcli.squad import read_squad_json
@@ -29,6 +30,7 @@ parser.add_argument("--doc-stride", type=int, default=128)
 parser.add_argument("--batch-size", type=int, default=16)
 parser.add_argument("--lr", type=float, default=5e-5)
 parser.add_argument("--epochs", type=float, default=1.0)
+parser.add_argument("--seed", type=int, default=42)
 args = parser.parse_args()
 
 tokenizer = AutoTokenizer.from_pretrained(args.model)
@@ -126,10 +128,11 @@ def postprocess(examples, features, start_logits_all, end_logits_all, n_best=20,
     return predictions
 
 
+set_seed(args.seed)  # as run_glue.py / run_qa.py do: the new head's initial weights follow the seed
 model = AutoModelForQuestionAnswering.from_pretrained(args.model)
 training_args = TrainingArguments(output_dir=args.output_dir, per_device_train_batch_size=args.batch_size,
                                   per_device_eval_batch_size=8, learning_rate=args.lr, num_train_epochs=args.epochs,
-                                  save_strategy="no", report_to=[], seed=42, logging_steps=50)
+                                  save_strategy="no", report_to=[], seed=args.seed, logging_steps=50)
 trainer = Trainer(model=model, args=training_args, train_dataset=train_features, data_collator=default_data_collator)
 train = trainer.train().metrics
 output = trainer.predict(eval_features.remove_columns(["example_id", "offset_mapping"]))
