@@ -8,12 +8,14 @@ it; `bertcli finetune cls` on the first 8,000 SST-2 training rows from both star
 8,000 rows) that show what the encoder knows before fine-tuning.
 
     python bench/pretraining_gain.py                       # the CPU run of the notes: 1,500 steps, ~45 min
-    python bench/pretraining_gain.py --steps 30000 --batch-size 256 --seq-length 128   # a GPU-sized run
+    python bench/pretraining_gain.py --steps 30000 --batch-size 256 --seq-length 128 \
+        --pretrain-flags "--mixed-precision bf16"                                        # a GPU-sized run
 """
 
 import argparse
 import csv
 import json
+import shlex
 import statistics
 
 from common import BIN, DATA, WORK, markdown, run_measured, write_results
@@ -88,7 +90,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
     parser.add_argument("--rows", type=int, default=8000, help="SST-2 training rows for fine-tuning and probes")
-    parser.add_argument("--extra", nargs="*", default=[], help="more flags for bertcli pretrain")
+    parser.add_argument("--pretrain-flags", default="", help='more flags for bertcli pretrain: "--mixed-precision bf16"')
     args = parser.parse_args()
     work = WORK / "gain"
     work.mkdir(parents=True, exist_ok=True)
@@ -101,7 +103,8 @@ def main() -> None:
     pretraining = run_measured([BIN / "bertcli", "pretrain", "--model", init, "--train-file", corpus,
                                 "--output-dir", pretrained, "--max-steps", args.steps, "--batch-size", args.batch_size,
                                 "--lr", args.lr, "--warmup-ratio", "0.06", "--max-seq-length", args.seq_length,
-                                "--eval-steps", args.steps, "--save-steps", "0", "--overwrite-output-dir", *args.extra],
+                                "--eval-steps", args.steps, "--save-steps", "0", "--overwrite-output-dir",
+                                *shlex.split(args.pretrain_flags)],
                                log=work / "pretrain.log")
     pretraining.update(json.loads((pretrained / "metrics.json").read_text()))
     results = {"pretraining": pretraining, "args": vars(args)}
