@@ -44,7 +44,24 @@ def load(model_dir: str, task: str, device: torch.device, dtype: torch.dtype) ->
     from safetensors.torch import load_file
 
     weights = load_file(directory / "model.safetensors", device=str(device))
-    return PlainBert(config, HEADS[architectures[0]], {k: v.to(dtype) for k, v in weights.items()})
+    if not expected_weights(config, task) <= weights.keys():  # other names (an old checkpoint's LayerNorm.gamma...)
+        return None
+    return PlainBert(config, task, {k: v.to(dtype) for k, v in weights.items()})
+
+
+def expected_weights(config: dict, task: str) -> set[str]:
+    """The weight names this forward reads (the MLM decoder may be tied to the word embeddings, so it is not one)."""
+    e = "bert.embeddings."
+    names = {e + n + ".weight" for n in ("word_embeddings", "position_embeddings", "token_type_embeddings")}
+    names |= {e + "LayerNorm.weight", e + "LayerNorm.bias"}
+    for i in range(config["num_hidden_layers"]):
+        p = f"bert.encoder.layer.{i}."
+        for module in ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
+                       "attention.output.LayerNorm", "intermediate.dense", "output.dense", "output.LayerNorm"):
+            names |= {p + module + ".weight", p + module + ".bias"}
+    heads = {"classification": ("bert.pooler.dense", "classifier"), "question-answering": ("qa_outputs",),
+             "fill-mask": ("cls.predictions.transform.dense", "cls.predictions.transform.LayerNorm")}
+    return names | {f"{module}.{kind}" for module in heads[task] for kind in ("weight", "bias")}
 
 
 class PlainBert:

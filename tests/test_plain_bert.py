@@ -7,6 +7,7 @@ import sys
 
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
 from transformers import (
     AutoTokenizer,
     BertConfig,
@@ -71,6 +72,12 @@ def test_what_it_does_not_cover_falls_back_to_transformers(tiny_model, tmp_path)
     cpu = torch.device("cpu")
     assert plain_bert.load(str(tmp_path / "tanh"), "classification", cpu, torch.float32) is None  # activation
     assert plain_bert.load(str(tmp_path / "plain"), "question-answering", cpu, torch.float32) is None  # head
+    renamed = tmp_path / "renamed"  # weight names of another convention (an old checkpoint's LayerNorm.gamma)
+    save_random(BertForSequenceClassification, renamed, tiny_model)
+    weights = load_file(renamed / "model.safetensors")
+    save_file({k.replace("LayerNorm.weight", "LayerNorm.gamma"): v for k, v in weights.items()},
+              renamed / "model.safetensors")
+    assert plain_bert.load(str(renamed), "classification", cpu, torch.float32) is None
     predictor = ClassificationPredictor(str(tmp_path / "tanh"))
     assert not isinstance(predictor.model, plain_bert.PlainBert)
     assert [r["label"] for r in predictor.predict({"text": t} for t in TEXTS)] == [
