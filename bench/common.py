@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data"
+DATA = Path(os.environ.get("BERTCLI_BENCH_DATA", ROOT.parent / "shared" / "data"))  # the public data sets
 WORK = ROOT / "bench" / "work"  # models and outputs the benchmarks make (git-ignored)
 RESULTS = ROOT / "bench" / "results"
 BIN = Path(sys.executable).parent

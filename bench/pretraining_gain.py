@@ -17,6 +17,7 @@ import csv
 import json
 import shlex
 import statistics
+from concurrent.futures import ThreadPoolExecutor
 
 from common import BIN, DATA, WORK, markdown, run_measured, write_results
 
@@ -43,17 +44,19 @@ def probes(model_dir, rows: int) -> dict:
     from transformers import AutoTokenizer, BertModel
 
     transformers.logging.set_verbosity_error()  # no load report for the heads BertModel leaves out
-    tokenizer, encoder = AutoTokenizer.from_pretrained(model_dir), BertModel.from_pretrained(model_dir).eval()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    tokenizer, encoder = AutoTokenizer.from_pretrained(model_dir), BertModel.from_pretrained(model_dir).eval().to(device)
 
     def features(texts):
         cls, mean = [], []
         with torch.inference_mode():
             for i in range(0, len(texts), 128):
-                batch = tokenizer(texts[i:i + 128], padding=True, truncation=True, max_length=128, return_tensors="pt")
+                batch = tokenizer(texts[i:i + 128], padding=True, truncation=True, max_length=128,
+                                  return_tensors="pt").to(device)
                 hidden = encoder(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).float()
-                cls.append(hidden[:, 0])
-                mean.append((hidden * mask).sum(1) / mask.sum(1))
+                cls.append(hidden[:, 0].cpu())
+                mean.append(((hidden * mask).sum(1) / mask.sum(1)).cpu())
         return {"cls": torch.cat(cls), "mean": torch.cat(mean)}
 
     (train_x, train_y), (dev_x, dev_y) = read_sst2("train.tsv", rows), read_sst2("dev.tsv")
@@ -82,6 +85,15 @@ def logistic_probe(x, y, x_dev, y_dev) -> float:
     return ((x_dev @ weight + bias).argmax(1) == y_dev).float().mean().item()
 
 
+def pretrain(init, corpus, out, args) -> dict:
+    measured = run_measured([BIN / "bertcli", "pretrain", "--model", init, "--train-file", corpus, "--output-dir", out,
+                             "--max-steps", args.steps, "--batch-size", args.batch_size, "--lr", args.lr,
+                             "--warmup-ratio", "0.06", "--max-seq-length", args.seq_length, "--eval-steps", args.steps,
+                             "--save-steps", "0", "--overwrite-output-dir", *shlex.split(args.pretrain_flags)],
+                            log=out.with_suffix(".log"))
+    return {**measured, **json.loads((out / "metrics.json").read_text())}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=1500)
@@ -91,36 +103,46 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
     parser.add_argument("--rows", type=int, default=8000, help="SST-2 training rows for fine-tuning and probes")
     parser.add_argument("--pretrain-flags", default="", help='more flags for bertcli pretrain: "--mixed-precision bf16"')
+    parser.add_argument("--with-sst2-text", action="store_true",
+                        help="also pre-train a model on WikiText-2 plus the SST-2 training sentences (unlabelled)")
+    parser.add_argument("--parallel", type=int, default=1, help="fine-tuning runs at a time (a GPU has room for several)")
+    parser.add_argument("--name", default="pretraining_gain", help="results file name in bench/results/")
     args = parser.parse_args()
     work = WORK / "gain"
     work.mkdir(parents=True, exist_ok=True)
+    wikitext = "".join((DATA / "wikitext2" / name).read_text(encoding="utf-8")
+                       for name in ("wiki.valid.tokens", "wiki.test.tokens"))
     corpus = work / "wikitext2.txt"
-    corpus.write_text("".join((DATA / "wikitext2" / name).read_text(encoding="utf-8")
-                              for name in ("wiki.valid.tokens", "wiki.test.tokens")), encoding="utf-8")
+    corpus.write_text(wikitext, encoding="utf-8")
     init, pretrained = work / "mini-init", work / "mini-pretrained"
     run_measured([BIN / "bertcli", "init-model", init, "--size", "mini", "--corpus", corpus, "--vocab-size", "8000",
                   "--overwrite-output-dir"])
-    pretraining = run_measured([BIN / "bertcli", "pretrain", "--model", init, "--train-file", corpus,
-                                "--output-dir", pretrained, "--max-steps", args.steps, "--batch-size", args.batch_size,
-                                "--lr", args.lr, "--warmup-ratio", "0.06", "--max-seq-length", args.seq_length,
-                                "--eval-steps", args.steps, "--save-steps", "0", "--overwrite-output-dir",
-                                *shlex.split(args.pretrain_flags)],
-                               log=work / "pretrain.log")
-    pretraining.update(json.loads((pretrained / "metrics.json").read_text()))
-    results = {"pretraining": pretraining, "args": vars(args)}
-    for name, start in (("random init", init), ("pre-trained", pretrained)):
-        accuracies = [finetune(start, work / f"sst2-{start.name}-s{seed}", seed, args.rows) for seed in args.seeds]
-        results[name] = {"accuracies": accuracies, "mean": statistics.mean(accuracies), "probes": probes(start, args.rows)}
+    starts = {"random init": init, "pre-trained": pretrained}
+    results = {"args": vars(args), "pretraining": {"pre-trained": pretrain(init, corpus, pretrained, args)}}
+    if args.with_sst2_text:
+        # Each training sentence its own document (a WikiText-style heading line starts one), dev sentences left out
+        sentences = read_sst2("train.tsv")[0]
+        mixed = work / "wikitext2-sst2.txt"
+        mixed.write_text(wikitext + "".join(f" = review = \n {s}\n" for s in sentences), encoding="utf-8")
+        starts["pre-trained + SST-2 text"] = work / "mini-pretrained-sst2"
+        results["pretraining"]["pre-trained + SST-2 text"] = pretrain(init, mixed, starts["pre-trained + SST-2 text"], args)
+    with ThreadPoolExecutor(args.parallel) as pool:
+        runs = {(name, seed): pool.submit(finetune, start, work / f"sst2-{start.name}-s{seed}", seed, args.rows)
+                for name, start in starts.items() for seed in args.seeds}
+        accuracies = {key: run.result() for key, run in runs.items()}
+    for name, start in starts.items():
+        scores = [accuracies[name, seed] for seed in args.seeds]
+        results[name] = {"accuracies": scores, "mean": statistics.mean(scores), "probes": probes(start, args.rows)}
     table = markdown(
         ["starting point", "SST-2 dev accuracy per seed", "mean", "probe [CLS]", "probe mean-pooled"],
         [[name, " / ".join(f"{a:.3f}" for a in results[name]["accuracies"]), round(results[name]["mean"], 3),
-          round(results[name]["probes"]["cls"], 3), round(results[name]["probes"]["mean"], 3)]
-         for name in ("random init", "pre-trained")])
-    p = pretraining
-    table += (f"\n\nPre-training: {args.steps} steps x {args.batch_size} x {args.seq_length} tokens, "
-              f"{p['train_tokens_per_second']} tokens/s, MLM accuracy {p['mlm_accuracy']:.3f}, "
-              f"NSP accuracy {p['nsp_accuracy']:.3f}, peak {p['peak_mb']:.0f} MB\n")
-    write_results("pretraining_gain", results, table)
+          round(results[name]["probes"]["cls"], 3), round(results[name]["probes"]["mean"], 3)] for name in starts])
+    for name, p in results["pretraining"].items():
+        gpu = f", peak GPU {p['peak_gpu_memory_mb']} MB" if "peak_gpu_memory_mb" in p else ""
+        table += (f"\n\n{name}: {args.steps} steps x {args.batch_size} x {args.seq_length} tokens, "
+                  f"{p['train_tokens_per_second']} tokens/s, held-out MLM accuracy {p['mlm_accuracy']:.3f}, "
+                  f"NSP accuracy {p['nsp_accuracy']:.3f}, peak {p['peak_mb']:.0f} MB{gpu}, {p['seconds']:.0f} s")
+    write_results(args.name, results, table + "\n")
 
 
 if __name__ == "__main__":

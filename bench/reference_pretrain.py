@@ -3,7 +3,7 @@
 data, so the reference trains on the instances bertcli builds (same documents, same pairs): the comparison is
 of the training loop, not of the data. Prints one JSON line.
 
-    python bench/reference_pretrain.py --model INIT_DIR --train-file corpus.txt --output-dir O --max-steps N
+    python bench/reference_pretrain.py --model INIT_DIR --train-file corpus.txt --output-dir O --max-steps N [--bf16]
 """
 
 import argparse
@@ -25,12 +25,15 @@ parser.add_argument("--batch-size", type=int, default=32)
 parser.add_argument("--lr", type=float, default=5e-4)
 parser.add_argument("--warmup-ratio", type=float, default=0.05)
 parser.add_argument("--max-seq-length", type=int, default=128)
+parser.add_argument("--short-seq-prob", type=float, default=0.1, help="as bertcli pretrain's")
+parser.add_argument("--bf16", action="store_true", help="bf16 mixed precision (a GPU)")
 args = parser.parse_args()
 
 tokenizer = AutoTokenizer.from_pretrained(args.model)
 cfg = resolve("pretrain", PretrainingTask.options_class, None, None, {
     "model": args.model, "output_dir": args.output_dir + "-data",
-    "data": {"train_file": args.train_file}, "train": {"max_seq_length": args.max_seq_length}},
+    "data": {"train_file": args.train_file}, "train": {"max_seq_length": args.max_seq_length},
+    "options": {"short_seq_prob": args.short_seq_prob}},
     PretrainingTask.defaults)
 train, _ = PretrainingTask(cfg, tokenizer, load_config(args.model)).load_datasets()
 train = train.remove_columns("length")
@@ -38,7 +41,8 @@ train = train.remove_columns("length")
 model = BertForPreTraining.from_pretrained(args.model)
 training_args = TrainingArguments(output_dir=args.output_dir, per_device_train_batch_size=args.batch_size,
                                   learning_rate=args.lr, warmup_steps=args.warmup_ratio, weight_decay=0.01,  # < 1: a ratio (v5)
-                                  max_steps=args.max_steps, save_strategy="no", report_to=[], seed=42, logging_steps=50)
+                                  max_steps=args.max_steps, save_strategy="no", report_to=[], seed=42, logging_steps=50,
+                                  bf16=args.bf16)
 trainer = Trainer(model=model, args=training_args, train_dataset=train,
                   data_collator=DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15))
 metrics = trainer.train().metrics

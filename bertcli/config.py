@@ -76,6 +76,9 @@ class TrainConfig:
     max_seq_length: int = field(default=128, metadata=_help("Longest input in tokens; longer inputs are truncated."))
     seed: int = field(default=42, metadata=_help("Random seed for initialisation, shuffling and dropout."))
     mixed_precision: MixedPrecision = field(default="no", metadata=_help("Mixed precision: no, fp16 (GPU) or bf16."))
+    compile: bool = field(
+        default=False, metadata=_help("torch.compile the model: faster steps on a GPU once the first ones have compiled.")
+    )
     eval_steps: int | None = field(
         default=None, metadata=_help("Evaluate every N optimizer steps.", "each epoch's end")
     )

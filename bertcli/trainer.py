@@ -119,6 +119,8 @@ class Trainer:
         train_dl = self._dataloader(train_ds.remove_columns("length"), sampler)
         eval_dl = eval_dataloader(eval_ds, self.task, t.eval_batch_size or 2 * t.batch_size, acc.device.type, t.seed)
         optimizer = self._optimizer()
+        if t.compile:  # in place: the module keeps its class and weight names, so saving is unchanged
+            self.model.compile()
         self.model, optimizer, train_dl, eval_dl = acc.prepare(self.model, optimizer, train_dl, eval_dl)
         self.eval_dl = eval_dl
 
@@ -225,6 +227,8 @@ class Trainer:
             "best_metric": self.state.best_metric,
             "best_step": self.state.best_step,
         }
+        if acc.device.type == "cuda":
+            metrics["peak_gpu_memory_mb"] = round(torch.cuda.max_memory_allocated(acc.device) / 2**20)
         self._save_final(metrics)
         acc.end_training()
         return metrics
