@@ -166,3 +166,24 @@ def test_a_single_document_cannot_teach_nsp(pretrain_data, tmp_path):
     result = run_cli("pretrain", "--model", pretrain_data / "tiny", "--output-dir", tmp_path / "o",
                      "--train-file", tmp_path / "one.txt", "--validation-file", tmp_path / "one.txt")
     assert result.code == 2 and "at least 2 documents" in result.stderr
+
+
+def test_compiled_training_saves_the_plain_model(pretrain_data, tmp_path):
+    """--compile wraps the model's forward in place: checkpoints and the saved model keep the plain weight names."""
+    from safetensors.torch import load_file
+    from transformers import AutoModelForPreTraining
+
+    out = tmp_path / "compiled"
+    try:
+        result = run_cli("pretrain", "--model", pretrain_data / "tiny", "--output-dir", out, "--compile",
+                         "--train-file", pretrain_data / "corpus.txt", "--max-seq-length", "32", "--batch-size", "16",
+                         "--max-steps", "4", "--save-steps", "2", "--no-group-by-length", "--max-eval-samples", "16")
+    finally:
+        torch._dynamo.reset()
+    assert result.code == 0, result.stderr
+    init = load_file(pretrain_data / "tiny" / "model.safetensors")
+    for saved in (out / "model.safetensors", out / "checkpoints" / "step-2" / "model.safetensors"):
+        weights = load_file(saved)
+        assert weights.keys() == init.keys(), saved
+        assert any(not torch.equal(weights[k], init[k]) for k in init), "training changed no weight"
+    AutoModelForPreTraining.from_pretrained(out)
