@@ -2,7 +2,7 @@
 MiniLM, the first N questions of the SQuAD v1.1 train subset and the first M dev questions, same
 hyper-parameters: 1 epoch, batch 16, lr 5e-5, 384/128, no warm-up, no weight decay.
 
-    python bench/question_answering.py [--train-questions 300 --eval-questions 200] [--seeds 42 43 44]
+    python bench/question_answering.py [--train-questions 300 --eval-questions 200] [--seeds 42 43 44] [--name N]
 """
 
 import argparse
@@ -19,6 +19,7 @@ def main() -> None:
     parser.add_argument("--eval-questions", type=int, default=200)
     parser.add_argument("--seeds", type=int, nargs="+", default=[42],
                         help="one run of each side per seed; EM/F1 at this size move by points between seeds")
+    parser.add_argument("--name", default="question_answering", help="results file name in bench/results/")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     model = minilm()
@@ -64,7 +65,7 @@ def main() -> None:
     seeds = f", mean of seeds {', '.join(map(str, args.seeds))}" if len(runs) > 1 else ""
     table = markdown([f"question answering (MiniLM, SQuAD v1.1, {args.train_questions} train / "
                       f"{args.eval_questions} dev questions{seeds})", "run_qa.py", "bertcli", "ratio"], rows)
-    write_results("question_answering", results, table)
+    write_results(args.name, results, table)
 
 
 if __name__ == "__main__":
