@@ -48,6 +48,11 @@ def run_measured(command: list[str], log: Path | None = None) -> dict:
     return {"seconds": round(seconds, 2), "peak_mb": round(report["peak_mb"], 1)}
 
 
+def wikitext2_text() -> str:
+    """The WikiText-2 text in the data folder: its valid and test files (its train file is not there)."""
+    return "".join((DATA / "wikitext2" / name).read_text(encoding="utf-8") for name in ("wiki.valid.tokens", "wiki.test.tokens"))
+
+
 def machine() -> dict:
     import torch
 

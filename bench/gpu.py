@@ -16,7 +16,7 @@ import json
 import statistics
 import sys
 
-from common import BIN, DATA, WORK, markdown, run_measured, write_results
+from common import BIN, DATA, WORK, markdown, run_measured, wikitext2_text, write_results
 
 
 def steady_rate(out_dir, skip: int = 3) -> float:
@@ -57,8 +57,8 @@ def main() -> None:
         sys.exit("bench/gpu.py needs a GPU (or --size tiny for a smoke test on the CPU)")
     work = WORK / "gpu"
     work.mkdir(parents=True, exist_ok=True)
-    # The corpus repeated, so that the measured steps stay inside one epoch (no short last batch)
-    text = "".join((DATA / "wikitext2" / name).read_text(encoding="utf-8") for name in ("wiki.valid.tokens", "wiki.test.tokens"))
+    # Pre-training reads the text eight times over, about one pass of 150 x 256 instances (few epoch ends)
+    text = wikitext2_text()
     corpus, once = work / "wikitext2x8.txt", work / "wikitext2.txt"
     corpus.write_text(text * 8, encoding="utf-8")
     once.write_text(text, encoding="utf-8")

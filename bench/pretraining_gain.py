@@ -19,7 +19,7 @@ import shlex
 import statistics
 from concurrent.futures import ThreadPoolExecutor
 
-from common import BIN, DATA, WORK, markdown, run_measured, write_results
+from common import BIN, DATA, WORK, markdown, run_measured, wikitext2_text, write_results
 
 
 def finetune(model, out, seed: int, rows: int) -> float:
@@ -110,8 +110,7 @@ def main() -> None:
     args = parser.parse_args()
     work = WORK / "gain"
     work.mkdir(parents=True, exist_ok=True)
-    wikitext = "".join((DATA / "wikitext2" / name).read_text(encoding="utf-8")
-                       for name in ("wiki.valid.tokens", "wiki.test.tokens"))
+    wikitext = wikitext2_text()
     corpus = work / "wikitext2.txt"
     corpus.write_text(wikitext, encoding="utf-8")
     init, pretrained = work / "mini-init", work / "mini-pretrained"
