@@ -115,9 +115,8 @@ def main() -> None:
     rows = []
     for name in [n for n, _ in runs] + ([] if args.skip_reference else ["HF Trainer"]):
         r = results[name]
-        steady = r.get("steady_sequences_per_second")
-        rows.append([f"pre-training, {name}", r["train_samples_per_second"], steady or "",
-                     f"{mfu(steady):.1%}" if steady else "", r.get("peak_gpu_memory_mb", "")])
+        rows.append([f"pre-training, {name}", r["train_samples_per_second"], r.get("steady_sequences_per_second", ""),
+                     f"{r['mfu']:.1%}" if "mfu" in r else "", r.get("peak_gpu_memory_mb", "")])
     f = results["finetune"]
     rows.append(["fine-tuning SST-2 (dynamic padding, batch 32)", f["train_samples_per_second"],
                  f["steady_samples_per_second"], "", f.get("peak_gpu_memory_mb", "")])
