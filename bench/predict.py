@@ -28,7 +28,7 @@ def read_dev() -> list[str]:
 def in_process(model: str, texts: list[str]) -> dict:
     from transformers import pipeline
 
-    from bertcli.inference import ClassificationPredictor
+    from bertcli.predict.classification import ClassificationPredictor
 
     reference = pipeline("text-classification", model=model, batch_size=32, device=-1)
     ours = ClassificationPredictor(model)  # default batch size, as `bertcli predict`

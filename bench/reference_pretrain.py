@@ -14,7 +14,7 @@ from transformers import (AutoTokenizer, BertForPreTraining, DataCollatorForLang
 
 from bertcli.config import resolve
 from bertcli.modeling import load_config
-from bertcli.tasks.pretraining import PretrainingTask
+from bertcli.tasks import registry
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--model", required=True)
@@ -30,12 +30,12 @@ parser.add_argument("--bf16", action="store_true", help="bf16 mixed precision (a
 args = parser.parse_args()
 
 tokenizer = AutoTokenizer.from_pretrained(args.model)
-cfg = resolve("pretrain", PretrainingTask.options_class, None, None, {
+spec = registry.get("pretrain")
+cfg = resolve(spec, None, None, {
     "model": args.model, "output_dir": args.output_dir + "-data",
     "data": {"train_file": args.train_file}, "train": {"max_seq_length": args.max_seq_length},
-    "options": {"short_seq_prob": args.short_seq_prob}},
-    PretrainingTask.defaults)
-train, _ = PretrainingTask(cfg, tokenizer, load_config(args.model)).load_datasets()
+    "options": {"short_seq_prob": args.short_seq_prob}})
+train = spec.task_class()(cfg, tokenizer, load_config(args.model)).load_data(training=True).train
 train = train.remove_columns("length")
 
 model = BertForPreTraining.from_pretrained(args.model)

@@ -16,7 +16,7 @@ from transformers import (AutoModelForQuestionAnswering, AutoTokenizer, Trainer,
                           default_data_collator, set_seed)
 
 from bertcli.metrics import load_metric
-from bertcli.squad import read_squad_json
+from bertcli.tasks.question_answering.squad import read_squad_json
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--model", required=True)

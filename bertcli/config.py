@@ -1,6 +1,6 @@
 """RunConfig: everything a run needs, resolved in layers and validated before any heavy work.
 
-    defaults (the dataclasses below) <- recipe YAML <- --config FILE.yaml <- CLI flags
+    defaults (the dataclasses) <- the task's defaults <- recipe YAML <- --config FILE.yaml <- CLI flags
 
 Each layer is a plain nested dict with the same shape as `OUT/run.yaml`:
 
@@ -8,12 +8,16 @@ Each layer is a plain nested dict with the same shape as `OUT/run.yaml`:
     model: google-bert/bert-base-uncased
     output_dir: runs/sst2
     recipe: sst2
-    data:    {dataset: ..., text_column: ..., ...}      # DataConfig
+    data:    {dataset: ..., text_column: ..., ...}      # the task's data settings (a DataSource subclass)
     train:   {lr: 2.0e-5, batch_size: 32, ...}          # TrainConfig (the shared training flags)
-    options: {problem_type: ..., metrics: [...]}        # the task's own options dataclass
+    options: {problem_type: ..., metrics: [...]}        # the task's own options (a TaskOptions subclass)
 
-so a saved `run.yaml` passed back with `--config` repeats the run. Unknown keys are errors (they are
-almost always typos), and values are checked here, not deep inside training.
+so a saved `run.yaml` passed back with `--config` repeats the run. Unknown keys are errors (they are almost
+always typos), and values are checked here, before torch, transformers or datasets are imported.
+
+Every field is declared once, with `setting(default, help=...)`: the CLI generates its flag, `--help` and
+default from it (bertcli/cli/generate.py), and recipes and config files are checked against the same fields.
+This module imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -23,89 +27,94 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 
+from bertcli import recipes
 from bertcli.errors import BertcliError
+from bertcli.yamlio import load_yaml
 
 MixedPrecision = Literal["no", "fp16", "bf16"]
 
 
-def _help(text: str, default_text: str | None = None) -> dict:
-    """Field metadata for the CLI flag: its help, and how to describe a default of None."""
-    return {"help": text, "default_text": default_text}
+def setting(default: Any = None, *, help: str, default_text: str | None = None, cli: bool = True,
+            evaluate: bool = True) -> Any:
+    """A configuration field and its flag: `help` for --help; `default_text` describes a default of None
+    ("from --epochs"); `cli=False` keeps a setting to recipes and config files (structured values);
+    `evaluate=False` leaves a data setting out of `bertcli evaluate` (the training file)."""
+    metadata = {"help": help, "default_text": default_text, "cli": cli, "evaluate": evaluate}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass
-class DataConfig:
-    """Where the data comes from and which columns hold what."""
+class DataSource:
+    """Where a task's data comes from: local files or a hub data set. Each task's data settings extend this with
+    its columns (and may re-declare a field to describe it for the task)."""
 
-    dataset: str | None = field(default=None, metadata=_help("Hub dataset name."))
-    dataset_config: str | None = field(default=None, metadata=_help("Hub dataset configuration (subset)."))
-    train_file: str | None = field(default=None, metadata=_help("Local training file."))
-    validation_file: str | None = field(default=None, metadata=_help("Local validation file."))
-    train_split: str = "train"
-    validation_split: str = "validation"
-    text_column: str = "text"
-    text_pair_column: str | None = None
-    label_column: str = "label"
-    label_names: list[str] | None = None
-    # question answering
-    id_column: str = "id"
-    question_column: str = "question"
-    context_column: str = "context"
-    answers_column: str = "answers"
+    train_file: str | None = setting(help="Training file; overrides the recipe's data set.", evaluate=False)
+    validation_file: str | None = setting(help="Validation file, same formats.")
+    dataset: str | None = setting(help="Hugging Face Hub data set (a recipe names one).")
+    dataset_config: str | None = setting(help="Hub data set configuration (subset), e.g. sst2 of nyu-mll/glue.")
+    train_split: str = setting("train", help="Hub split to train on.", evaluate=False)
+    validation_split: str = setting("validation", help="Hub split to evaluate on.")
+
+    def source(self, split: str) -> str:
+        """How to name the data of `split` ("train" or "validation") in a message."""
+        local = self.train_file if split == "train" else self.validation_file
+        return local or f"{self.dataset} ({self.train_split if split == 'train' else self.validation_split})"
+
+
+class TaskOptions:
+    """Base of each task's options dataclass: its own defaults for the shared training settings, its checks,
+    and what a trained model's config says about them."""
+
+    train_defaults: ClassVar[dict] = {}  # e.g. {"max_seq_length": 384}: shown in --help, used by the run
+
+    def check(self, train: TrainConfig) -> None:
+        """Raise BertcliError for values that cannot work (no model or data needed to tell)."""
+
+    @classmethod
+    def from_model(cls, model_config: dict) -> dict:
+        """Options that a trained model's config.json fixes (for `bertcli evaluate` on a model without run.yaml)."""
+        return {}
 
 
 @dataclass
 class TrainConfig:
     """The training flags every training command shares. Each field becomes a CLI flag (`--grad-accum`)."""
 
-    epochs: float = field(default=3.0, metadata=_help("Number of passes over the training data."))
-    max_steps: int | None = field(
-        default=None, metadata=_help("Stop after this many optimizer steps (overrides --epochs).", "from --epochs")
-    )
-    batch_size: int = field(default=32, metadata=_help("Examples per device per forward pass."))
-    eval_batch_size: int | None = field(default=None, metadata=_help("Evaluation batch size.", "2 x --batch-size"))
-    grad_accum: int = field(default=1, metadata=_help("Gradient accumulation: forward passes per optimizer step."))
-    lr: float = field(default=5e-5, metadata=_help("Peak learning rate (AdamW)."))
-    weight_decay: float = field(default=0.01, metadata=_help("AdamW weight decay (not on biases and LayerNorm)."))
-    warmup_ratio: float = field(default=0.0, metadata=_help("Fraction of steps with linear warm-up, then linear decay."))
-    max_grad_norm: float = field(default=1.0, metadata=_help("Clip gradients to this norm (0: no clipping)."))
-    max_seq_length: int = field(default=128, metadata=_help("Longest input in tokens; longer inputs are truncated."))
-    seed: int = field(default=42, metadata=_help("Random seed for initialisation, shuffling and dropout."))
-    mixed_precision: MixedPrecision = field(default="no", metadata=_help("Mixed precision: no, fp16 (GPU) or bf16."))
-    compile: bool = field(
-        default=False, metadata=_help("torch.compile the model: faster steps on a GPU once the first ones have compiled.")
-    )
-    eval_steps: int | None = field(
-        default=None, metadata=_help("Evaluate every N optimizer steps.", "each epoch's end")
-    )
-    save_steps: int = field(default=500, metadata=_help("Save a full checkpoint every N optimizer steps (0: never)."))
-    save_total_limit: int | None = field(
-        default=2, metadata=_help("Keep at most this many checkpoints (the best one is always kept).")
-    )
-    resume_from_checkpoint: str | None = field(
-        default=None, metadata=_help("Resume from a checkpoint directory, or 'auto' for the latest in the output dir.")
-    )
-    max_train_samples: int | None = field(default=None, metadata=_help("Use only the first N training examples."))
-    max_eval_samples: int | None = field(default=None, metadata=_help("Use only the first N evaluation examples."))
-    logging_steps: int = field(default=50, metadata=_help("Log loss, learning rate and speed every N steps."))
-    group_by_length: bool = field(
-        default=True, metadata=_help("Batch training examples of similar length together (less padding).")
-    )
-    metric_for_best: str | None = field(
-        default=None, metadata=_help("Metric that picks the best checkpoint.", "the task's main metric")
-    )
-    report_to: str = field(default="none", metadata=_help("Experiment tracker: none, tensorboard, wandb, ..."))
-    overwrite_output_dir: bool = field(
-        default=False, metadata=_help("Replace an output directory that already holds a run.")
-    )
-    allow_pickle: bool = field(
-        default=False, metadata=_help("Load pickled weights (pytorch_model.bin) when a model has no safetensors; "
-                                      "pickles can run code: only for sources you trust.")
-    )
+    epochs: float = setting(3.0, help="Number of passes over the training data.")
+    max_steps: int | None = setting(help="Stop after this many optimizer steps (overrides --epochs).",
+                                    default_text="from --epochs")
+    batch_size: int = setting(32, help="Examples per device per forward pass.")
+    eval_batch_size: int | None = setting(help="Evaluation batch size.", default_text="2 x --batch-size")
+    grad_accum: int = setting(1, help="Gradient accumulation: forward passes per optimizer step.")
+    lr: float = setting(5e-5, help="Peak learning rate (AdamW).")
+    weight_decay: float = setting(0.01, help="AdamW weight decay (not on biases and LayerNorm).")
+    warmup_ratio: float = setting(0.0, help="Fraction of steps with linear warm-up, then linear decay.")
+    max_grad_norm: float = setting(1.0, help="Clip gradients to this norm (0: no clipping).")
+    max_seq_length: int = setting(128, help="Longest input in tokens; longer inputs are truncated.")
+    seed: int = setting(42, help="Random seed for initialisation, shuffling and dropout.")
+    mixed_precision: MixedPrecision = setting("no", help="Mixed precision: no, fp16 (GPU) or bf16.")
+    compile: bool = setting(False, help="torch.compile the training step: faster steps on a GPU once compiled.")
+    eval_steps: int | None = setting(help="Evaluate every N optimizer steps.", default_text="each epoch's end")
+    save_steps: int = setting(500, help="Save a full checkpoint every N optimizer steps (0: never).")
+    save_total_limit: int | None = setting(2, help="Keep at most this many checkpoints (the best one is always kept).")
+    resume_from_checkpoint: str | None = setting(
+        help="Resume from a checkpoint directory, or 'auto' for the latest in the output dir.")
+    max_train_samples: int | None = setting(help="Use only the first N training examples.")
+    max_eval_samples: int | None = setting(help="Use only the first N evaluation examples.")
+    logging_steps: int = setting(50, help="Log loss, learning rate and speed every N steps.")
+    group_by_length: bool = setting(True, help="Batch training examples of similar length together (less padding).")
+    metric_for_best: str | None = setting(help="Metric that picks the best checkpoint.",
+                                          default_text="the task's main metric")
+    report_to: str = setting("none", help="Experiment tracker: none, tensorboard, wandb, ...")
+    overwrite_output_dir: bool = setting(False, help="Replace an output directory that already holds a run.")
+    allow_pickle: bool = setting(False, help="Load pickled weights (pytorch_model.bin) when a model has no "
+                                             "safetensors; pickles can run code: only for sources you trust.")
 
 
 @dataclass
@@ -114,9 +123,9 @@ class RunConfig:
     model: str | None = None
     output_dir: str | None = None
     recipe: str | None = None
-    data: DataConfig = field(default_factory=DataConfig)
+    data: Any = None  # the task's data settings, e.g. ClassificationData
     train: TrainConfig = field(default_factory=TrainConfig)
-    options: Any = None  # the task's own options dataclass, e.g. ClassificationOptions
+    options: Any = None  # the task's own options, e.g. ClassificationOptions
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -152,7 +161,9 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         return value
     if origin is list:
         (item_tp,) = typing.get_args(tp)
-        if isinstance(value, (str, int, float)):
+        if isinstance(value, str):  # from the command line: --label-names negative,positive
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        elif isinstance(value, (int, float)):
             value = [value]
         if not isinstance(value, (list, tuple)):
             raise BertcliError(f"{where} must be a list, not {value!r}")
@@ -213,54 +224,34 @@ def deep_merge(base: dict, override: dict) -> dict:
     return merged
 
 
-def load_yaml(path: str | Path, what: str = "config file") -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise BertcliError(f"{what} not found: {path}")
-    try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f" at line {mark.line + 1}" if mark else ""
-        raise BertcliError(f"{what} {path} is not valid YAML{line}: fix the syntax") from e
-    if loaded is None:
-        return {}
-    if not isinstance(loaded, dict):
-        raise BertcliError(f"{what} {path} must hold a mapping of settings, not a {type(loaded).__name__}")
-    return loaded
-
-
 # Keys a run.yaml or recipe may hold that describe the file rather than configure the run.
 INFO_KEYS = ("name", "description", "versions")
 
 
-def resolve(task: str, options_cls, recipe: str | None, config_file: str | None, flags: dict,
-            task_defaults: dict | None = None, training: bool = True) -> RunConfig:
+def resolve(spec, recipe: str | None, config_file: str | None, flags: dict, training: bool = True) -> RunConfig:
     """Layer defaults <- the task's defaults <- recipe <- config file <- flags into a validated RunConfig.
 
-    `flags` holds only what the user passed on the command line (None values are dropped), in the
-    nested shape of run.yaml; `task_defaults` (same shape) are the task's own (e.g. 384 tokens for QA).
+    `spec` is the task's registry entry (its name, data settings and options classes); `flags` holds only what
+    the user passed on the command line (None values are dropped), in the nested shape of run.yaml.
     """
-    from bertcli import recipes
-
     file_layer = load_yaml(config_file) if config_file else {}
     recipe_name = recipe or file_layer.get("recipe")
-    layers = [task_defaults or {}]
+    layers = [{"train": spec.options.train_defaults}]
     if recipe_name:
         recipe_layer = recipes.load_recipe(recipe_name)
-        if recipe_layer.get("task", task) != task:
+        if recipe_layer.get("task", spec.name) != spec.name:
             raise BertcliError(
-                f"recipe '{recipe_name}' is for `{recipe_layer['task']}`, not `{task}`: "
+                f"recipe '{recipe_name}' is for `{recipe_layer['task']}`, not `{spec.name}`: "
                 f"see `bertcli recipes list` for the recipes of each command"
             )
         layers.append(recipe_layer)
     layers += [file_layer, _drop_none(flags)]
 
-    merged: dict = {"task": task}
+    merged: dict = {"task": spec.name}
     for layer in layers:
         merged = deep_merge(merged, {k: v for k, v in layer.items() if k not in INFO_KEYS})
-    if merged.get("task") != task:
-        raise BertcliError(f"config file {config_file} is for `{merged['task']}`, not `{task}`")
+    if merged.get("task") != spec.name:
+        raise BertcliError(f"config file {config_file} is for `{merged['task']}`, not `{spec.name}`")
     merged["recipe"] = recipe_name
 
     known_top = {f.name for f in dataclasses.fields(RunConfig)}
@@ -268,13 +259,13 @@ def resolve(task: str, options_cls, recipe: str | None, config_file: str | None,
     if unknown:
         raise BertcliError(f"unknown setting '{unknown[0]}': valid top-level settings are {', '.join(sorted(known_top))}")
     cfg = RunConfig(
-        task=task,
+        task=spec.name,
         model=_coerce(merged.get("model"), str | None, "model"),
         output_dir=_coerce(merged.get("output_dir"), str | None, "output_dir"),
         recipe=recipe_name,
-        data=build_dataclass(DataConfig, merged.get("data"), "data"),
+        data=build_dataclass(spec.data, merged.get("data"), "data"),
         train=build_dataclass(TrainConfig, merged.get("train"), "train"),
-        options=build_dataclass(options_cls, merged.get("options"), "options"),
+        options=build_dataclass(spec.options, merged.get("options"), "options"),
     )
     validate(cfg, training)
     return cfg
@@ -326,10 +317,12 @@ def validate(cfg: RunConfig, training: bool = True) -> None:
         raise BertcliError("no training data: pass --recipe NAME or --train-file FILE (see `bertcli recipes list`)")
     if not training and not (d.dataset or d.validation_file):
         raise BertcliError("no evaluation data: pass --validation-file FILE or --recipe NAME")
-    for name in ("train_file", "validation_file"):
+    # `bertcli evaluate` reads run.yaml, whose training file may have moved since: it only needs the validation file
+    for name in ("train_file", "validation_file") if training else ("validation_file",):
         path = getattr(d, name)
         if path and not Path(path).is_file():
             raise BertcliError(f"--{name.replace('_', '-')} not found: {path}")
+    cfg.options.check(t)
     if training:
         _check_output_dir(Path(cfg.output_dir), t)
 

@@ -19,7 +19,7 @@ from typing import Callable
 
 import datasets
 
-from bertcli.config import DataConfig
+from bertcli.config import DataSource
 from bertcli.errors import BertcliError
 
 if not sys.stderr.isatty():  # progress bars only where someone watches them
@@ -135,7 +135,7 @@ def drop_empty_texts(dataset: datasets.Dataset, columns: list[str], source: str)
     return dataset.select([i for i in range(len(dataset)) if i not in dropped])
 
 
-def load_split(data: DataConfig, split: str) -> datasets.Dataset:
+def load_split(data: DataSource, split: str) -> datasets.Dataset:
     """The `train` or `validation` split: the local file when one is given, else the hub dataset."""
     local = data.train_file if split == "train" else data.validation_file
     if local:

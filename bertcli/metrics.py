@@ -100,6 +100,22 @@ class Spearman(_LocalMetric):
         return {"spearmanr": _pearson(_average_ranks(x), _average_ranks(y))}
 
 
+def classification_report(predictions: np.ndarray, references: np.ndarray, labels: list[str]) -> dict:
+    """Confusion matrix (rows: reference, columns: prediction) and precision/recall/F1/support per class."""
+    k = len(labels)
+    matrix = np.bincount(references * k + predictions, minlength=k * k).reshape(k, k)
+    true_positive = np.diag(matrix).astype(float)
+    predicted, actual = matrix.sum(0), matrix.sum(1)
+    precision = np.divide(true_positive, predicted, out=np.zeros(k), where=predicted > 0)
+    recall = np.divide(true_positive, actual, out=np.zeros(k), where=actual > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(k), where=(precision + recall) > 0)
+    return {
+        "confusion_matrix": {"labels": labels, "matrix": matrix.tolist()},
+        "per_class": {label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+                      for label, p, r, f, s in zip(labels, precision, recall, f1, actual)},
+    }
+
+
 # --- SQuAD: exact match and F1 with the official answer normalisation -------------------------------------
 def normalize_answer(text: str) -> str:
     """Lower case, remove punctuation and the articles a/an/the, collapse whitespace (the official script)."""

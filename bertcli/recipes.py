@@ -2,6 +2,7 @@
 
 A recipe has the shape of `OUT/run.yaml` (see config.py) plus `name` and `description`, and lives in
 `recipes/<task>/<name>.yaml`. Recipes are data, read with `yaml.safe_load`; they hold no code.
+A recipe's `task` (or its folder's name) says which command it is for; the command checks that it is its own.
 They are found in, in order: directories on $BERTCLI_RECIPES_PATH, the `recipes/` folder of a source
 checkout, and the copy shipped inside the installed package.
 """
@@ -12,10 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from bertcli.config import load_yaml
 from bertcli.errors import BertcliError
-
-TASKS = ("cls", "squad", "pretrain")
+from bertcli.yamlio import load_yaml
 
 
 def recipe_dirs() -> list[Path]:
@@ -42,7 +41,7 @@ def list_recipes() -> list[RecipeInfo]:
                 continue
             data = load_yaml(path, "recipe")
             found[name] = RecipeInfo(name, data.get("task", path.parent.name), data.get("description", ""), path)
-    return sorted(found.values(), key=lambda r: (TASKS.index(r.task) if r.task in TASKS else 99, r.name))
+    return sorted(found.values(), key=lambda r: (r.task, r.name))
 
 
 def find_recipe(name: str) -> Path:
@@ -63,7 +62,6 @@ def find_recipe(name: str) -> Path:
 def load_recipe(name: str) -> dict:
     path = find_recipe(name)
     data = load_yaml(path, "recipe")
-    data.setdefault("task", path.parent.name if path.parent.name in TASKS else None)
-    if data["task"] not in TASKS:
-        raise BertcliError(f"recipe {path} must say `task:` one of {', '.join(TASKS)}")
+    if "task" not in data and path.parent.parent in recipe_dirs():  # recipes/<task>/<name>.yaml
+        data["task"] = path.parent.name
     return data

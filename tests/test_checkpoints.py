@@ -2,7 +2,7 @@
 
 import pytest
 
-from bertcli.checkpoints import Checkpointer, list_checkpoints
+from bertcli.training.checkpoints import Checkpointer, list_checkpoints
 from bertcli.errors import BertcliError
 
 

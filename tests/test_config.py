@@ -5,13 +5,13 @@ import yaml
 
 from bertcli.config import RunConfig, resolve, save_run_yaml
 from bertcli.errors import BertcliError
-from bertcli.tasks.classification import ClassificationOptions
+from bertcli.tasks import registry
 
 
 def cls(tmp_path, recipe=None, config=None, **flags):
     flags.setdefault("model", "some/model")
     flags.setdefault("output_dir", str(tmp_path / "out"))
-    return resolve("cls", ClassificationOptions, recipe, config, flags)
+    return resolve(registry.get("cls"), recipe, config, flags)
 
 
 def test_defaults_apply_when_nothing_overrides_them(tmp_path, sentiment_data):
@@ -97,5 +97,7 @@ def test_non_empty_output_dir_needs_overwrite_or_resume(tmp_path):
     assert cls(tmp_path, recipe="sst2", train={"resume_from_checkpoint": "auto"}).train.resume_from_checkpoint == "auto"
 
 
-def test_runconfig_is_plain_data():
+def test_runconfig_is_plain_data(tmp_path):
     assert RunConfig(task="cls").to_dict()["train"]["lr"] == 5e-5
+    cfg = cls(tmp_path, recipe="sst2")
+    assert cfg.to_dict()["data"]["label_names"] == ["negative", "positive"]

@@ -4,7 +4,7 @@ import datasets
 import pytest
 
 from bertcli.errors import BertcliError
-from bertcli.tasks.classification import infer_labels
+from bertcli.tasks.classification.labels import infer_labels
 
 
 def labels(train, evals, feature=None, names=None, problem_type=None):

@@ -17,7 +17,7 @@ from transformers import (
     BertForSequenceClassification,
 )
 
-from bertcli import plain_bert
+from bertcli.predict import plain_bert
 
 HEADS = {  # model class -> the predictor task plain_bert serves it for
     BertForSequenceClassification: "classification",
@@ -65,7 +65,7 @@ def test_same_logits_as_transformers(model_class, tiny_model, tmp_path):
 
 
 def test_what_it_does_not_cover_falls_back_to_transformers(tiny_model, tmp_path):
-    from bertcli.inference import ClassificationPredictor
+    from bertcli.predict.classification import ClassificationPredictor
 
     save_random(BertForSequenceClassification, tmp_path / "plain", tiny_model)
     save_random(BertForSequenceClassification, tmp_path / "tanh", tiny_model, hidden_act="gelu_new")
@@ -103,7 +103,7 @@ def test_tokenizer_gives_transformers_ids(tiny_model):
 def test_predict_does_not_import_transformers(tiny_model, tmp_path):
     """Start-up: a classifier's predictions come without importing transformers (~3 s with its model classes)."""
     save_random(BertForSequenceClassification, tmp_path, tiny_model)
-    code = ("import json, sys\nfrom bertcli.inference import load_predictor\n"
+    code = ("import json, sys\nfrom bertcli.predict.base import load_predictor\n"
             f"results = list(load_predictor({str(tmp_path)!r}).predict([{{'text': 'a great film'}}]))\n"
             "print(json.dumps({'labels': [r['label'] for r in results], 'transformers': 'transformers' in sys.modules}))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)

@@ -45,7 +45,7 @@ def test_classifies_texts_in_input_order(classifier):
 
 
 def test_length_sorting_does_not_change_any_result(classifier):
-    from bertcli.inference import ClassificationPredictor
+    from bertcli.predict.classification import ClassificationPredictor
 
     records = [{"text": t} for t in MIXED * 5]
     one_by_one = [r for t in records for r in ClassificationPredictor(str(classifier), batch_size=1).predict([t])]
@@ -111,11 +111,12 @@ def test_fill_mask_from_a_pre_training_model(tiny_model):
 
 
 def test_model_kinds_are_detected(classifier, tiny_model, tmp_path):
-    from bertcli.inference import detect_task
     from transformers import BertConfig, BertModel
 
-    assert detect_task(str(classifier)) == "classification"
-    assert detect_task(str(tiny_model)) == "fill-mask"
+    from bertcli.tasks import registry
+
+    assert registry.for_model(str(classifier)).name == "cls"
+    assert registry.for_model(str(tiny_model)).name == "pretrain"
     BertModel(BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)).save_pretrained(
         tmp_path / "encoder")
     result = run_cli("predict", "--model", tmp_path / "encoder", "some text")
@@ -146,7 +147,7 @@ def test_too_long_input_is_truncated_with_a_warning(classifier):
 
 def test_streams_in_chunks(classifier):
     """Results come out chunk by chunk: the first is ready before the input is read to the end."""
-    from bertcli.inference import ClassificationPredictor
+    from bertcli.predict.classification import ClassificationPredictor
 
     consumed = []
 

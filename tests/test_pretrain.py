@@ -6,8 +6,9 @@ import random
 import pytest
 import torch
 
-from bertcli.masking import Masker
-from bertcli.pretraining_data import IS_NEXT, NOT_NEXT, documents_from_lines, nsp_instances
+from bertcli.tasks.pretraining.masking import Masker
+from bertcli.tasks.pretraining.documents import documents_from_lines
+from bertcli.tasks.pretraining.instances import IS_NEXT, NOT_NEXT, nsp_instances
 from tests import synthetic
 from tests.conftest import run_cli
 

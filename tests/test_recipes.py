@@ -5,7 +5,7 @@ import pytest
 from bertcli import recipes
 from bertcli.config import resolve
 from bertcli.errors import BertcliError
-from bertcli.tasks.classification import ClassificationOptions
+from bertcli.tasks import registry
 
 REQUIRED_CLS = {"sst2", "cola", "mrpc", "qnli", "rte", "stsb", "mnli", "imdb", "ag_news"}
 
@@ -18,7 +18,7 @@ def test_the_required_recipes_ship():
 
 @pytest.mark.parametrize("info", [r for r in recipes.list_recipes() if r.task == "cls"], ids=lambda r: r.name)
 def test_every_classification_recipe_validates(info, tmp_path):
-    cfg = resolve("cls", ClassificationOptions, info.name, None, {"output_dir": str(tmp_path / "out")})
+    cfg = resolve(registry.get("cls"), info.name, None, {"output_dir": str(tmp_path / "out")})
     assert cfg.data.dataset and cfg.data.text_column and cfg.model
     assert cfg.options.metrics, "a recipe names its metrics"
     if cfg.options.problem_type != "regression":

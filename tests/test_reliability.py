@@ -30,7 +30,7 @@ STEPS = ["--max-steps", "24", "--save-steps", "5", "--save-total-limit", "2", "-
 # Runs `bertcli ARGS` with a checkpoint hook that SIGKILLs its own process at POINT of the save of step STEP.
 KILLER = textwrap.dedent("""
     import os, signal, sys
-    from bertcli.checkpoints import Checkpointer
+    from bertcli.training.checkpoints import Checkpointer
 
     point, step, args = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
     save_model, rotate = Checkpointer._save_model_hook, Checkpointer._rotate
@@ -255,7 +255,7 @@ def test_not_a_bert_and_no_tokenizer_are_clear_errors(tmp_path, tiny_model, sent
 
 
 def test_accelerate_launch_on_a_cpu_only_machine_is_pointed_to_torchrun(monkeypatch, capsys):
-    from bertcli.accelerator import warn_single_cpu_process
+    from bertcli.training.accelerator import warn_single_cpu_process
 
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")

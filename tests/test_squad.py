@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bertcli.metrics import load_metric, normalize_answer, squad_scores
-from bertcli.squad import (SpanSettings, Windowing, best_spans, make_features, mismatched_answers,
+from bertcli.tasks.question_answering.squad import (SpanSettings, Windowing, best_spans, make_features, mismatched_answers,
                            normalize_answers, read_squad_json)
 from tests import synthetic
 from tests.conftest import run_cli

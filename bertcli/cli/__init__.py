@@ -10,27 +10,37 @@ from typing import Annotated
 import typer
 
 from bertcli import __version__
-from bertcli.cli import finetune, recipes
+from bertcli.cli import recipes
 from bertcli.cli.evaluate import evaluate
+from bertcli.cli.generate import PanelCommand, training_command
 from bertcli.cli.init_model import init_model
 from bertcli.cli.predict import predict
-from bertcli.cli.pretrain import pretrain
 from bertcli.errors import BertcliError, Interrupted
+from bertcli.tasks import registry
 
+SETTINGS = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
     name="bertcli",
     help="Pre-train, fine-tune and serve BERT models: Hugging Face formats, Accelerate for any hardware.",
     no_args_is_help=True, rich_markup_mode=None,
     add_completion=False,
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings=SETTINGS,
 )
+GROUPS = {  # command groups that tasks join (`bertcli finetune cls`)
+    "finetune": typer.Typer(help="Fine-tune a BERT model on a downstream task.", no_args_is_help=True,
+                            rich_markup_mode=None, context_settings=SETTINGS),
+}
 app.add_typer(recipes.app, name="recipes")
-app.add_typer(finetune.app, name="finetune")
-app.command("init-model")(init_model)
-app.command("pretrain")(pretrain)
-app.command("predict")(predict)
-app.command("evaluate")(evaluate)
+app.command("init-model", cls=PanelCommand)(init_model)
+for spec in registry.TASKS:  # every task's command, from its registry entry
+    *group, name = spec.command
+    parent = GROUPS[group[0]] if group else app
+    parent.command(name, cls=PanelCommand)(training_command(spec))
+for group_name, group_app in GROUPS.items():
+    app.add_typer(group_app, name=group_name)
+app.command("predict", cls=PanelCommand)(predict)
+app.command("evaluate", cls=PanelCommand)(evaluate)
 
 
 def _version(value: bool) -> None:
@@ -72,6 +82,9 @@ def main() -> None:
         _fail("interrupted", 130)
     except typer.TyperException as e:  # usage errors found while parsing the command line
         ctx = getattr(e, "ctx", None)
+        if type(e).__name__ == "NoArgsIsHelpError":  # `bertcli`, `bertcli finetune`: the help, not an error
+            typer.echo(ctx.get_help())
+            sys.exit(0)
         hint = f" (see `{ctx.command_path} --help`)" if ctx else ""
         _fail(e.format_message().replace("\n", " ") + hint, 2)
     except Exception as e:  # an internal fault: say so, and how to see more

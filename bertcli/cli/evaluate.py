@@ -1,77 +1,95 @@
-"""`bertcli evaluate`: the metrics training reports, for a trained model on any labelled data."""
+"""`bertcli evaluate`: the metrics training reports, for a trained model on any labelled data.
 
+The task comes from the model (the registry recognises its architecture); the data flags are those of every
+task's data settings, and a flag that the model's task does not have is an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
 import json
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from bertcli.cli.generate import DATA_PANEL, RUN_PANEL, command_function, flag_name, settings_parameters
 from bertcli.errors import BertcliError
+from bertcli.tasks import registry
+
+EVAL_PANEL = "Evaluation"
+OWN_OPTIONS = {
+    "model": Annotated[Optional[str], typer.Option(
+        "--model", "-m", help="A trained output directory. [required]", rich_help_panel=RUN_PANEL, show_default=False)],
+    "recipe": Annotated[Optional[str], typer.Option(
+        "--recipe", "-r", help="Evaluate on this recipe's validation split.", rich_help_panel=RUN_PANEL,
+        show_default=False)],
+    "config": Annotated[Optional[str], typer.Option(
+        help="YAML config.", show_default="the model's run.yaml, so its validation data and columns",
+        rich_help_panel=RUN_PANEL)],
+    "output_file": Annotated[Optional[str], typer.Option(
+        help="Write the metrics JSON here too.", rich_help_panel=RUN_PANEL, show_default=False)],
+    "max_eval_samples": Annotated[Optional[int], typer.Option(
+        help="Use only the first N examples.", rich_help_panel=EVAL_PANEL, show_default=False)],
+    "eval_batch_size": Annotated[Optional[int], typer.Option(
+        "--batch-size", help="Evaluation batch size.", rich_help_panel=EVAL_PANEL, show_default="64")],
+    "max_seq_length": Annotated[Optional[int], typer.Option(
+        help="Longest input in tokens.", rich_help_panel=EVAL_PANEL, show_default="the training run's")],
+    "allow_pickle": Annotated[Optional[bool], typer.Option(
+        "--allow-pickle", help="Load pickled weights (pytorch_model.bin) when the model has no safetensors; pickles "
+                               "can run code.", rich_help_panel=EVAL_PANEL)],
+}
+HELP = """Evaluate a trained model: the metrics of training's metrics.json, plus for classification a confusion
+matrix and per-class precision, recall and F1. Prints JSON.
+
+\b
+Examples:
+  bertcli evaluate --model runs/sst2                    # the run's own validation data, as run.yaml names it
+  bertcli evaluate --model runs/sst2 --validation-file other.csv --output-file metrics.json"""
 
 
-def evaluate(
-    model: Annotated[str, typer.Option("--model", "-m", help="A trained output directory.", show_default=False)] = ...,
-    recipe: Annotated[Optional[str], typer.Option(
-        "--recipe", "-r", help="Evaluate on this recipe's validation split.", show_default=False)] = None,
-    config: Annotated[Optional[str], typer.Option(
-        help="YAML config.", show_default="the model's run.yaml, so its validation data and columns")] = None,
-    validation_file: Annotated[Optional[str], typer.Option(
-        help="Labelled file (csv, tsv, json, jsonl, parquet; SQuAD JSON for QA).", show_default=False)] = None,
-    text_column: Annotated[Optional[str], typer.Option(help="Text column.", show_default=False)] = None,
-    text_pair_column: Annotated[Optional[str], typer.Option(help="Second text column.", show_default=False)] = None,
-    label_column: Annotated[Optional[str], typer.Option(help="Label column.", show_default=False)] = None,
-    max_eval_samples: Annotated[Optional[int], typer.Option(help="Use only the first N examples.",
-                                                            show_default=False)] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Evaluation batch size.", show_default="64")] = None,
-    max_seq_length: Annotated[Optional[int], typer.Option(
-        help="Longest input in tokens.", show_default="the training run's")] = None,
-    output_file: Annotated[Optional[str], typer.Option(help="Write the metrics JSON here too.",
-                                                       show_default=False)] = None,
-    allow_pickle: Annotated[bool, typer.Option(
-        help="Load pickled weights (pytorch_model.bin) when the model has no safetensors; pickles can run code.")] = False,
-) -> None:
-    """Evaluate a trained model: the metrics of training's metrics.json, plus for classification a confusion
-    matrix and per-class precision, recall and F1. Classification, question answering and pre-training
-    (masked LM / NSP accuracy, perplexity) models. Prints JSON.
-    """
+def _data_parameters() -> list[inspect.Parameter]:
+    """Every task's evaluation data flags, once each (the first task's help for a flag tasks share)."""
+    seen: dict[str, inspect.Parameter] = {}
+    for spec in registry.TASKS:
+        for parameter in settings_parameters(spec.data, DATA_PANEL, keep=lambda f: f.metadata.get("evaluate", True)):
+            seen.setdefault(parameter.name, parameter.replace(default=None))
+    return list(seen.values())
+
+
+def _evaluate(given: dict) -> None:
     from bertcli.config import resolve
-    from bertcli.evaluation import run_evaluation
-    from bertcli.inference import detect_task
 
-    task_class = _task_class(detect_task(model))
+    model = given.pop("model", None)
+    if not model:
+        raise BertcliError("no model given: pass --model OUT (a trained output directory)")
+    spec = registry.for_model(model)
+    data_fields = {f.name for f in dataclasses.fields(spec.data)}
+    data = {k: given.pop(k) for k in list(given) if k in DATA_NAMES}
+    foreign = sorted(set(data) - data_fields)
+    if foreign:
+        raise BertcliError(f"{flag_name(foreign[0])} does not apply to {model}, a `{spec.name}` model: its data flags "
+                           f"are {', '.join(flag_name(f) for f in sorted(data_fields & DATA_NAMES))}")
+    config = given.pop("config", None)
     run_yaml = Path(model) / "run.yaml"
     if config is None and run_yaml.is_file():
         config = str(run_yaml)
-    flags = {
-        "model": model,
-        "data": {"validation_file": validation_file, "text_column": text_column, "text_pair_column": text_pair_column,
-                 "label_column": label_column},
-        "train": {"max_eval_samples": max_eval_samples, "eval_batch_size": batch_size, "max_seq_length": max_seq_length,
-                  "report_to": "none", "allow_pickle": allow_pickle or None},
-    }
-    if task_class.name == "pretrain":  # next-sentence prediction is there when the model has its head
-        architectures = json.loads((Path(model) / "config.json").read_text()).get("architectures") or []
-        flags["options"] = {"nsp": any(a.endswith("ForPreTraining") for a in architectures)}
-    cfg = resolve(task_class.name, task_class.options_class, recipe, config, flags, task_class.defaults,
-                  training=False)
-    metrics = run_evaluation(cfg, task_class)
+    output_file, recipe = given.pop("output_file", None), given.pop("recipe", None)
+    flags = {"model": model, "data": data, "train": {**given, "report_to": "none"}}
+    if config is None:  # a model trained elsewhere: what its config.json says of the task's options
+        flags["options"] = spec.options.from_model(registry.model_config(model))
+    cfg = resolve(spec, recipe, config, flags, training=False)
+    from bertcli.training.evaluation import run_evaluation  # heavy imports once the settings are valid
+
+    metrics = run_evaluation(cfg, spec)
     text = json.dumps(metrics, indent=2)
     typer.echo(text)
     if output_file:
         Path(output_file).write_text(text + "\n")
 
 
-def _task_class(task: str):
-    if task == "classification":
-        from bertcli.tasks.classification import ClassificationTask
-
-        return ClassificationTask
-    if task == "question-answering":
-        from bertcli.tasks.question_answering import QuestionAnsweringTask
-
-        return QuestionAnsweringTask
-    if task == "fill-mask":
-        from bertcli.tasks.pretraining import PretrainingTask
-
-        return PretrainingTask
-    raise BertcliError(f"bertcli evaluate does not evaluate {task} models")
+_DATA = _data_parameters()
+DATA_NAMES = {p.name for p in _DATA}
+_OWN = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=a, default=None) for n, a in OWN_OPTIONS.items()]
+evaluate = command_function("evaluate", HELP, _OWN[:4] + _DATA + _OWN[4:], _evaluate)

@@ -35,8 +35,10 @@ def predict(
     text_pair_column: Annotated[Optional[str], typer.Option(
         help="Input column with the second text of a pair.", show_default="the training run's, else none")] = None,
     id_column: Annotated[str, typer.Option(help="Input column copied to the output as `id`, when present.")] = "id",
-    question_column: Annotated[str, typer.Option(help="Input column with the question (QA).")] = "question",
-    context_column: Annotated[str, typer.Option(help="Input column with the context (QA).")] = "context",
+    question_column: Annotated[Optional[str], typer.Option(
+        help="Input column with the question (QA).", show_default="the training run's, else question")] = None,
+    context_column: Annotated[Optional[str], typer.Option(
+        help="Input column with the context (QA).", show_default="the training run's, else context")] = None,
     batch_size: Annotated[int, typer.Option(help="Inputs per forward pass (on a GPU, more is faster).")] = 32,
     top_k: Annotated[Optional[int], typer.Option(
         help="Classification: also list the k best labels; fill-mask: tokens per [MASK].",
@@ -63,30 +65,27 @@ def predict(
     """
     import sys
 
-    from bertcli.inference import detect_task
-    from bertcli.records import Writer, read_records
+    from bertcli.predict.records import Writer, read_records
+    from bertcli.tasks import registry
 
     if batch_size < 1:
         raise BertcliError(f"--batch-size must be at least 1, got {batch_size}")
     if top_k is not None and top_k < 1:
         raise BertcliError(f"--top-k must be at least 1, got {top_k}")
-    task = detect_task(model)
+    predictor_class = registry.for_model(model).predictor_class()
     run = _saved_run(model)
-    saved = run.get("data") or {}
-    if task == "question-answering":
-        columns = {"question": question_column, "context": context_column}
-    else:
-        # An explicit flag names the one column; by default the training run's column, else `text`.
-        columns = {"text": text_column or (saved.get("text_column", "text"), "text"),
-                   "text_pair": text_pair_column or saved.get("text_pair_column")}
+    given = {"text": text_column, "text_pair": text_pair_column, "question": question_column,
+             "context": context_column}
+    columns = predictor_class.columns(given, run)
 
     if question is not None or context is not None:
-        if task != "question-answering" or question is None or context is None:
+        if "question" not in predictor_class.inputs or question is None or context is None:
             raise BertcliError("--question and --context go together, with a question-answering model")
         records = iter([{"question": question, "context": context}])
     elif texts:
-        if task == "question-answering":
-            raise BertcliError("a question-answering model needs --question and --context, or an --input-file")
+        if "text" not in predictor_class.inputs:
+            raise BertcliError(f"this model reads {' and '.join(predictor_class.inputs)}, not texts: pass "
+                               f"{' and '.join('--' + name for name in predictor_class.inputs)}, or an --input-file")
         records = iter([{"text": t} for t in texts])
     elif input_file:
         records = read_records(input_file, columns, id_column)
@@ -97,18 +96,13 @@ def predict(
     first = next(records)  # a bad input fails here, before the model loads
     records = _chain(first, records)
 
-    from bertcli.inference import load_predictor
+    from bertcli.predict.base import load_predictor
 
-    options = {"device": device, "batch_size": batch_size, "max_length": max_seq_length, "dtype": dtype,
+    options = {**predictor_class.saved_options(run), "device": device, "batch_size": batch_size, "dtype": dtype,
                "allow_pickle": allow_pickle}
-    if task == "question-answering":  # windows and span search as the model was trained and evaluated
-        options.update(run.get("options") or {})
-        options["max_length"] = max_seq_length or (run.get("train") or {}).get("max_seq_length")
-        given = {"doc_stride": doc_stride, "max_answer_length": max_answer_length,
-                 "null_score_diff_threshold": null_score_diff_threshold}
-        options.update({k: v for k, v in given.items() if v is not None})
-    if top_k is not None:
-        options["top_k"] = top_k
+    given_options = {"max_length": max_seq_length, "doc_stride": doc_stride, "max_answer_length": max_answer_length,
+                     "null_score_diff_threshold": null_score_diff_threshold, "top_k": top_k}
+    options.update({k: v for k, v in given_options.items() if v is not None})
     predictor = load_predictor(model, **options)
     writer = Writer(output_file, output_format)
     try:

@@ -23,33 +23,28 @@ from types import SimpleNamespace
 import torch
 import torch.nn.functional as F
 
-HEADS = {
-    "BertForSequenceClassification": "classification",
-    "BertForQuestionAnswering": "question-answering",
-    "BertForMaskedLM": "fill-mask",
-    "BertForPreTraining": "fill-mask",
-}
 ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu}  # transformers' "gelu" is the exact (erf) GELU, as here
 
 
-def load(model_dir: str, task: str, device: torch.device, dtype: torch.dtype) -> PlainBert | None:
-    """The model in `model_dir` as a PlainBert, or None when it is not a plain BERT with the head for `task`."""
+def load(model_dir: str, head: str, device: torch.device, dtype: torch.dtype) -> PlainBert | None:
+    """The model in `model_dir` as a PlainBert with `head` ("classification", "question-answering" or "fill-mask"),
+    or None when it is not a plain BERT with that head's weights."""
     directory = Path(model_dir)
     config = json.loads((directory / "config.json").read_text())
-    architectures = config.get("architectures") or [None]
-    if (config.get("model_type") != "bert" or HEADS.get(architectures[0]) != task or config.get("is_decoder")
+    architecture = (config.get("architectures") or [""])[0]
+    if (config.get("model_type") != "bert" or not architecture.startswith("Bert") or config.get("is_decoder")
             or config.get("add_cross_attention") or config.get("position_embedding_type", "absolute") != "absolute"
             or config.get("hidden_act", "gelu") not in ACTIVATIONS or not (directory / "model.safetensors").is_file()):
         return None
     from safetensors.torch import load_file
 
     weights = load_file(directory / "model.safetensors", device=str(device))
-    if not expected_weights(config, task) <= weights.keys():  # other names (an old checkpoint's LayerNorm.gamma...)
+    if not expected_weights(config, head) <= weights.keys():  # other names (an old checkpoint's LayerNorm.gamma...)
         return None
-    return PlainBert(config, task, {k: v.to(dtype) for k, v in weights.items()})
+    return PlainBert(config, head, {k: v.to(dtype) for k, v in weights.items()})
 
 
-def expected_weights(config: dict, task: str) -> set[str]:
+def expected_weights(config: dict, head: str) -> set[str]:
     """The weight names this forward reads (the MLM decoder may be tied to the word embeddings, so it is not one)."""
     e = "bert.embeddings."
     names = {e + n + ".weight" for n in ("word_embeddings", "position_embeddings", "token_type_embeddings")}
@@ -61,7 +56,7 @@ def expected_weights(config: dict, task: str) -> set[str]:
             names |= {p + module + ".weight", p + module + ".bias"}
     heads = {"classification": ("bert.pooler.dense", "classifier"), "question-answering": ("qa_outputs",),
              "fill-mask": ("cls.predictions.transform.dense", "cls.predictions.transform.LayerNorm")}
-    return names | {f"{module}.{kind}" for module in heads[task] for kind in ("weight", "bias")}
+    return names | {f"{module}.{kind}" for module in heads[head] for kind in ("weight", "bias")}
 
 
 class PlainBert:

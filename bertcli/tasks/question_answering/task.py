@@ -20,55 +20,46 @@ from bertcli.data import drop_empty_texts, load_file, load_split, map_cached, re
 from bertcli.errors import BertcliError
 from bertcli.metrics import load_metric
 from bertcli.modeling import load_pretrained
-from bertcli.squad import (SpanSettings, Windowing, best_spans, make_features, mismatched_answers,
-                           normalize_answers, read_squad_json)
-from bertcli.tasks.base import Task
+from bertcli.tasks.base import Models, Task, TaskData
+from bertcli.tasks.question_answering.squad import (SpanSettings, Windowing, best_spans, make_features,
+                                                    mismatched_answers, normalize_answers, read_squad_json)
 
 
 @dataclass
-class QuestionAnsweringOptions:
-    version_2: bool = False  # SQuAD 2.0: questions may have no answer in the context
-    doc_stride: int = 128  # tokens of overlap between consecutive windows of a long context
-    max_query_length: int = 64  # questions are cut to this many tokens
-    n_best: int = 20  # start and end candidates per window
-    max_answer_length: int = 30  # longest answer, in tokens
-    null_score_diff_threshold: float = 0.0  # v2: answer "no answer" when null score - best span score exceeds this
+class EvalExamples:
+    """The evaluation questions as the span search and the metric need them, beside their windowed features."""
+
+    ids: list[str]
+    contexts: list[str]
+    answers: list[dict]
+    example_index: np.ndarray  # (features,): the question each window belongs to
+    offsets: np.ndarray  # (features, max_seq_length, 2): character offsets of each token in the context
 
 
 class QuestionAnsweringTask(Task):
-    name = "squad"
-    options_class = QuestionAnsweringOptions
-    defaults = {"train": {"max_seq_length": 384, "lr": 3e-5, "epochs": 2.0, "batch_size": 12}}
-
-    def __init__(self, cfg, tokenizer, model_config):
-        super().__init__(cfg, tokenizer, model_config)
+    def __init__(self, cfg, tokenizer, model_config, pad_to_multiple_of=None):
+        super().__init__(cfg, tokenizer, model_config, pad_to_multiple_of)
         o = cfg.options
-        if o.doc_stride >= cfg.train.max_seq_length - o.max_query_length - 3:
-            raise BertcliError(f"--doc-stride {o.doc_stride} leaves no room for new context in a window of "
-                               f"{cfg.train.max_seq_length} tokens with questions of up to {o.max_query_length}: "
-                               "lower --doc-stride or --max-query-length, or raise --max-seq-length")
         self.windowing = Windowing(cfg.train.max_seq_length, o.doc_stride, o.max_query_length)
         self.spans = SpanSettings(o.n_best, o.max_answer_length, o.version_2, o.null_score_diff_threshold)
 
     # --- data ---------------------------------------------------------------------------------------
     MODEL_COLUMNS = ["input_ids", "token_type_ids", "length"]
 
-    def load_datasets(self):
-        train = self._usable_for_training(take(self._examples("train"), self.cfg.train.max_train_samples))
-        train_features = self._featurize(train, "train")
-        return (train_features.select_columns(self.MODEL_COLUMNS + ["start_positions", "end_positions"]),
-                self.load_eval_dataset())
-
-    def load_eval_dataset(self):
+    def load_data(self, training: bool) -> TaskData:
         d = self.cfg.data
         evals = take(self._examples("validation"), self.cfg.train.max_eval_samples)
-        self.eval_ids = [str(i) for i in evals[d.id_column]]
-        self.eval_contexts = list(evals[d.context_column])
-        self.eval_answers = [normalize_answers(a) for a in evals[d.answers_column]]
         features = self._featurize(evals, "validation")
-        self.eval_example_index = np.asarray(features["example_index"])
-        self.eval_offsets = _pad_offsets(features["offset_mapping"], self.cfg.train.max_seq_length)
-        return features.select_columns(self.MODEL_COLUMNS)
+        info = EvalExamples(ids=[str(i) for i in evals[d.id_column]], contexts=list(evals[d.context_column]),
+                            answers=[normalize_answers(a) for a in evals[d.answers_column]],
+                            example_index=np.asarray(features["example_index"]),
+                            offsets=_pad_offsets(features["offset_mapping"], self.cfg.train.max_seq_length))
+        train_features = None
+        if training:
+            train = self._usable_for_training(take(self._examples("train"), self.cfg.train.max_train_samples))
+            train_features = self._featurize(train, "train").select_columns(
+                self.MODEL_COLUMNS + ["start_positions", "end_positions"])
+        return TaskData(train=train_features, eval=features.select_columns(self.MODEL_COLUMNS), info=info)
 
     def _examples(self, split: str):
         d = self.cfg.data
@@ -117,15 +108,15 @@ class QuestionAnsweringTask(Task):
                           remove_columns=dataset.column_names)
 
     # --- model --------------------------------------------------------------------------------------
-    def build_model(self):
+    def build_models(self, data: TaskData) -> Models:
         from transformers import AutoModelForQuestionAnswering
 
-        return load_pretrained(AutoModelForQuestionAnswering, self.cfg.model, self.cfg.train.allow_pickle,
-                               ignore_mismatched_sizes=True)
+        model = load_pretrained(AutoModelForQuestionAnswering, self.cfg.model, self.cfg.train.allow_pickle,
+                                ignore_mismatched_sizes=True)
+        return Models(trained={"model": model})
 
     # --- evaluation ---------------------------------------------------------------------------------
-    @property
-    def metric_names(self) -> list[str]:
+    def metric_names(self, data: TaskData) -> list[str]:
         names = ["f1", "exact_match"]
         if self.cfg.options.version_2:
             names += ["best_f1", "best_f1_thresh", "best_exact", "HasAns_f1", "NoAns_f1"]
@@ -137,29 +128,31 @@ class QuestionAnsweringTask(Task):
         return {"start_logits": torch.nn.functional.pad(outputs.start_logits.float(), (0, pad), value=-1e4),
                 "end_logits": torch.nn.functional.pad(outputs.end_logits.float(), (0, pad), value=-1e4)}
 
-    def compute_metrics(self, outputs):
-        self.results = best_spans(outputs["start_logits"], outputs["end_logits"], self.eval_offsets,
-                                  self.eval_example_index, self.eval_contexts, self.spans)
+    def compute_metrics(self, outputs, data):
+        """The metrics, and per question its answer, n-best list and null odds (save_predictions writes them)."""
+        examples: EvalExamples = data.info
+        results = best_spans(outputs["start_logits"], outputs["end_logits"], examples.offsets, examples.example_index,
+                             examples.contexts, self.spans)
         version_2 = self.cfg.options.version_2
-        predictions = [{"id": id_, "prediction_text": r["answer"]} for id_, r in zip(self.eval_ids, self.results)]
+        predictions = [{"id": id_, "prediction_text": r["answer"]} for id_, r in zip(examples.ids, results)]
         if version_2:
-            for prediction, r in zip(predictions, self.results):
+            for prediction, r in zip(predictions, results):
                 prediction["no_answer_probability"] = _finite(r["score_diff"])
-        references = [{"id": id_, "answers": a} for id_, a in zip(self.eval_ids, self.eval_answers)]
-        extra = {"best_non_null": [r["best"] for r in self.results]} if version_2 else {}
+        references = [{"id": id_, "answers": a} for id_, a in zip(examples.ids, examples.answers)]
+        extra = {"best_non_null": [r["best"] for r in results]} if version_2 else {}
         scores = load_metric("squad_v2" if version_2 else "squad").compute(
             predictions=predictions, references=references, **extra)
-        return {k: float(v) for k, v in scores.items() if not k.endswith("total")}
+        return {k: float(v) for k, v in scores.items() if not k.endswith("total")}, dict(zip(examples.ids, results))
 
-    def save_predictions(self, out_dir: Path, outputs) -> None:
+    def save_predictions(self, out_dir: Path, predictions: dict) -> None:
         """predictions.json, nbest_predictions.json and (v2) null_odds.json, as the official scripts read them."""
-        predictions = {id_: r["answer"] for id_, r in zip(self.eval_ids, self.results)}
+        answers = {id_: r["answer"] for id_, r in predictions.items()}
         n_best = {id_: [{k: c[k] for k in ("text", "probability", "start_logit", "end_logit")} for c in r["n_best"]]
-                  for id_, r in zip(self.eval_ids, self.results)}
-        (out_dir / "predictions.json").write_text(json.dumps(predictions, indent=2, ensure_ascii=False))
+                  for id_, r in predictions.items()}
+        (out_dir / "predictions.json").write_text(json.dumps(answers, indent=2, ensure_ascii=False))
         (out_dir / "nbest_predictions.json").write_text(json.dumps(n_best, indent=2, ensure_ascii=False))
         if self.cfg.options.version_2:
-            odds = {id_: _finite(r["score_diff"]) for id_, r in zip(self.eval_ids, self.results)}
+            odds = {id_: _finite(r["score_diff"]) for id_, r in predictions.items()}
             (out_dir / "null_odds.json").write_text(json.dumps(odds, indent=2))
 
 

@@ -1,11 +1,12 @@
 """The one training loop, on Accelerate, shared by every task.
 
-    prepare -> for each epoch: for each batch: forward, backward (accumulated), clip, step
+    prepare -> for each epoch: for each batch: the task's loss, backward (accumulated), clip, step
             -> log every --logging-steps, evaluate every --eval-steps (or each epoch), checkpoint every --save-steps
-            -> final evaluation, save the model (HF format) + tokenizer + metrics.json
+            -> final evaluation, save the model(s) (HF format) + tokenizer + metrics.json
 
-Read it top to bottom: `run` wires config, task, data and model together; `Trainer.fit` is the loop.
-Checkpoints (checkpoints.py) hold the full state: model, optimizer, scheduler, RNG, data position.
+Read it top to bottom: `train` sets up config, task, data and models (setup.py) and runs `Trainer.fit`, the loop.
+The trained models are one module (modules.py) whose forward is the task's loss; frozen ones sit beside it.
+Checkpoints (checkpoints.py) hold the full state: every trained model, optimizer, scheduler, RNG, data position.
 Ctrl-C (SIGINT) or SIGTERM stops after the current optimizer step with a checkpoint; a NaN/inf loss stops
 before anything non-finite is saved.
 """
@@ -25,35 +26,19 @@ from pathlib import Path
 
 import torch
 
-from bertcli.accelerator import make_accelerator
 from bertcli.batching import LengthGroupedBatchSampler
-from bertcli.checkpoints import WRITE_ERRORS, Checkpointer, write_error
 from bertcli.config import RunConfig, save_run_yaml
 from bertcli.errors import BertcliError, Interrupted
-from bertcli.evaluation import eval_dataloader, evaluate
-from bertcli.modeling import check_max_length, load_config, load_tokenizer, quiet_transformers
+from bertcli.training.checkpoints import WRITE_ERRORS, Checkpointer, write_error
+from bertcli.training.evaluation import eval_dataloader, evaluate
+from bertcli.training.memory import HeapTrimmer
+from bertcli.training.modules import TrainingModule
+from bertcli.training.setup import Setup, set_up
 
 
-def run(cfg: RunConfig, task_class) -> dict:
-    """Train `task_class` as configured: the whole of a `bertcli finetune/pretrain` command."""
-    from accelerate.utils import set_seed
-
-    quiet_transformers()
-    accelerator = make_accelerator(cfg)
-    model_config = load_config(cfg.model)
-    check_max_length(model_config, cfg.train.max_seq_length, cfg.model)
-    tokenizer = load_tokenizer(cfg.model)
-    task = task_class(cfg, tokenizer, model_config)
-    if accelerator.device.type == "cuda":
-        task.pad_to_multiple_of = 8
-    with accelerator.main_process_first():
-        train_ds, eval_ds = task.load_datasets()
-    metric = cfg.train.metric_for_best or task.metric_names[0]
-    if metric != "loss" and metric not in task.metric_names:
-        raise BertcliError(f"--metric-for-best {metric} is not computed: choose loss or one of {', '.join(task.metric_names)}")
-    set_seed(cfg.train.seed)
-    model = task.build_model()
-    return Trainer(cfg, task, model, tokenizer, accelerator).fit(train_ds, eval_ds)
+def train(cfg: RunConfig, spec) -> dict:
+    """Train the task of `spec` as configured: the whole of a `bertcli finetune/pretrain` command."""
+    return Trainer(set_up(cfg, spec, training=True)).fit()
 
 
 @dataclass
@@ -68,26 +53,29 @@ class TrainState:
 
 
 class Trainer:
-    def __init__(self, cfg: RunConfig, task, model, tokenizer, accelerator):
-        self.cfg, self.t = cfg, cfg.train
-        self.task, self.model, self.tokenizer = task, model, tokenizer
-        self.accelerator = accelerator
-        self.out = Path(cfg.output_dir)
-        self.checkpointer = Checkpointer(accelerator, self.out / "checkpoints", tokenizer, self.t.save_total_limit)
+    def __init__(self, setup: Setup):
+        self.cfg, self.t = setup.cfg, setup.cfg.train
+        self.task, self.data, self.tokenizer = setup.task, setup.data, setup.tokenizer
+        self.accelerator = setup.accelerator
+        self.module = TrainingModule(setup.task, setup.models)
+        self.out = Path(self.cfg.output_dir)
+        self.checkpointer = Checkpointer(self.accelerator, self.out / "checkpoints", self.tokenizer,
+                                         self.t.save_total_limit)
         self.state = TrainState()
-        self.metric_for_best = self.t.metric_for_best or task.metric_names[0]
+        self.metric_for_best = self.t.metric_for_best or setup.task.metric_names(setup.data)[0]
         self.is_tty = sys.stdout.isatty()
         self.stop_signal: int | None = None  # set by the SIGINT/SIGTERM handler
         self.replaced = self.out.with_name(f".{self.out.name}.replaced")  # a run --overwrite-output-dir replaces
         self.last_checkpoint: Path | None = None
+        self.predictions = None  # of the latest evaluation, for the task's save_predictions
 
     # --- the loop ----------------------------------------------------------------------------------
-    def fit(self, train_ds, eval_ds) -> dict:
+    def fit(self) -> dict:
         # Signal handlers can only be set from the main thread (bertcli's own command always is).
         handled = (signal.SIGINT, signal.SIGTERM) if threading.current_thread() is threading.main_thread() else ()
         previous = {s: signal.signal(s, self._on_signal) for s in handled}
         try:
-            metrics = self._fit(train_ds, eval_ds)
+            metrics = self._fit(self.data.train, self.data.eval)
         except (BertcliError, Interrupted) as e:
             if self.replaced.exists():
                 raise type(e)(f"{e}; the run this one was replacing is kept in {self.replaced}") from e
@@ -119,9 +107,9 @@ class Trainer:
         train_dl = self._dataloader(train_ds.remove_columns("length"), sampler)
         eval_dl = eval_dataloader(eval_ds, self.task, t.eval_batch_size or 2 * t.batch_size, acc.device.type, t.seed)
         optimizer = self._optimizer()
-        if t.compile:  # in place: the module keeps its class and weight names, so saving is unchanged
-            self.model.compile()
-        self.model, optimizer, train_dl, eval_dl = acc.prepare(self.model, optimizer, train_dl, eval_dl)
+        if t.compile:  # in place: the modules keep their classes and weight names, so saving is unchanged
+            self.module.compile()
+        self.module, optimizer, train_dl, eval_dl = acc.prepare(self.module, optimizer, train_dl, eval_dl)
         self.eval_dl = eval_dl
 
         steps_per_epoch = math.ceil(len(train_dl) / t.grad_accum)
@@ -142,7 +130,7 @@ class Trainer:
                     f"({steps_per_epoch}/epoch), batch {t.batch_size} x {t.grad_accum} x {acc.num_processes} processes")
         progress = self._progress(total_steps)
         heap = HeapTrimmer(enabled=acc.device.type == "cpu")
-        self.model.train()
+        self.module.train()
         last_eval: dict | None = None
         running_loss = torch.zeros((), device=acc.device)
         finite = torch.ones((), device=acc.device, dtype=torch.bool)  # every loss so far; checked without a sync per step
@@ -160,11 +148,11 @@ class Trainer:
             batches.set_epoch(epoch)
             sampler.set_epoch(epoch)
             for batch in batches:
-                with acc.accumulate(self.model):
-                    loss = self.model(**batch).loss
+                with acc.accumulate(self.module):
+                    loss = self.module(batch)  # the task's loss
                     acc.backward(loss)
                     if acc.sync_gradients and t.max_grad_norm > 0:
-                        acc.clip_grad_norm_(self.model.parameters(), t.max_grad_norm)
+                        acc.clip_grad_norm_(self.module.parameters(), t.max_grad_norm)
                     optimizer.step()
                     optimizer.zero_grad(set_to_none=True)
                 self.state.batches_in_epoch += 1
@@ -265,7 +253,8 @@ class Trainer:
 
     # --- evaluation --------------------------------------------------------------------------------
     def _evaluate(self, step: int) -> dict:
-        metrics, self.eval_arrays = evaluate(self.model, self.eval_dl, self.task, self.accelerator)
+        models = self.accelerator.unwrap_model(self.module).models()
+        metrics, self.predictions, _ = evaluate(self.task, models, self.data, self.eval_dl, self.accelerator)
         value = metrics.get(self.metric_for_best)
         better = self.metric_for_best != "loss"
         best = self.state.best_metric
@@ -297,9 +286,9 @@ class Trainer:
             tmp = self.out / ".final.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             try:
-                acc.unwrap_model(self.model).save_pretrained(tmp)
+                acc.unwrap_model(self.module).save(tmp)
                 self.tokenizer.save_pretrained(tmp)
-                self.task.save_predictions(tmp, self.eval_arrays)
+                self.task.save_predictions(tmp, self.predictions)
                 (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
             except WRITE_ERRORS as e:
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -307,6 +296,8 @@ class Trainer:
                 raise BertcliError(f"cannot save the final model: {write_error(e, self.out)}{kept}: free space and "
                                    "run again with --resume-from-checkpoint auto") from e
             for path in sorted(tmp.iterdir(), key=lambda p: p.name == "metrics.json"):
+                if path.is_dir():  # another trained model (OUT/<name>/), whole: the older copy goes first
+                    shutil.rmtree(self.out / path.name, ignore_errors=True)
                 os.replace(path, self.out / path.name)
             tmp.rmdir()
         acc.wait_for_everyone()
@@ -353,49 +344,11 @@ class Trainer:
     def _optimizer(self):
         """AdamW; no weight decay on biases and LayerNorm weights (as in BERT); fused kernels on CUDA."""
         decay, no_decay = [], []
-        for name, param in self.model.named_parameters():
+        for name, param in self.module.named_parameters():  # a parameter two models share comes once
             if param.requires_grad:
                 (no_decay if param.ndim < 2 else decay).append(param)
         groups = [{"params": decay, "weight_decay": self.t.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
         return torch.optim.AdamW(groups, lr=self.t.lr, fused=self.accelerator.device.type == "cuda")
-
-
-class HeapTrimmer:
-    """Hands freed memory back to the OS on the CPU with glibc.
-
-    Batches padded to their own length make tensors of ever-changing sizes; glibc's allocator keeps the freed
-    ones in a fragmented heap, and over a long run the peak resident memory creeps far above what is live.
-    Two remedies: blocks of 4 MB and more (a batch's hidden states and attention) get their own memory maps,
-    returned to the OS when freed, instead of glibc's adaptive threshold that moves them into the heap (the
-    2,000-question SQuAD job: peak 4.66 -> 4.30 GB, same training speed; classification about 7% slower for 8%
-    less memory); and `malloc_trim(0)` after an optimizer step, at most once a second, for the rest.
-    """
-
-    MMAP_THRESHOLD = 4 << 20
-    M_MMAP_THRESHOLD = -3  # mallopt's parameter number, from glibc's malloc.h
-
-    def __init__(self, enabled: bool, interval_s: float = 1.0):
-        self.libc = _glibc() if enabled else None
-        if self.libc is not None:
-            self.libc.mallopt(self.M_MMAP_THRESHOLD, self.MMAP_THRESHOLD)
-        self.interval_s, self.last = interval_s, time.perf_counter()
-
-    def trim(self) -> None:
-        if self.libc is not None and time.perf_counter() - self.last >= self.interval_s:
-            self.libc.malloc_trim(0)
-            self.last = time.perf_counter()
-
-
-def _glibc():
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim  # noqa: B018 -- glibc only (not musl, not macOS)
-    except (OSError, AttributeError):
-        return None
-    return libc
 
 
 def _flat(d: dict, prefix: str = "") -> dict:

@@ -1,8 +1,8 @@
 """Checkpoints: `OUT/checkpoints/step-N/`, each the full training state and a loadable model directory.
 
-A checkpoint holds the model as `save_pretrained` writes it (plus the tokenizer), so
-`AutoModelFor*.from_pretrained(step_dir)` loads it; Accelerate adds the optimizer, scheduler, RNG states of
-every process and its step counter; `trainer_state.json` adds the data position and the best metric so far.
+A checkpoint holds the run's output model as `save_pretrained` writes it (plus the tokenizer), so
+`AutoModelFor*.from_pretrained(step_dir)` loads it, and any other trained model in `step_dir/<name>/`;
+Accelerate adds the optimizer, scheduler, RNG states of every process and its step counter; `trainer_state.json` adds the data position and the best metric so far.
 It is written to `.step-N.tmp` and renamed when complete: an interrupted save leaves no half checkpoint.
 """
 
@@ -99,15 +99,12 @@ class Checkpointer:
                 shutil.rmtree(path)
 
     def _save_model_hook(self, models, weights, output_dir) -> None:
-        if self.accelerator.is_main_process:
-            self.accelerator.unwrap_model(models[0]).save_pretrained(output_dir)
+        if self.accelerator.is_main_process:  # every trained model, each a loadable model directory
+            self.accelerator.unwrap_model(models[0]).save(output_dir)
             self.tokenizer.save_pretrained(output_dir)
         weights.clear()  # Accelerate would otherwise write the same weights a second time
 
     def _load_model_hook(self, models, input_dir) -> None:
-        from safetensors.torch import load_model
-
-        # Load into the unwrapped model (the file has its names, without a DDP "module." prefix);
-        # taking it off the list stops Accelerate from loading it again.
-        model = self.accelerator.unwrap_model(models.pop(0))
-        load_model(model, os.path.join(input_dir, "model.safetensors"), device=str(self.accelerator.device))
+        # Load into the unwrapped models (the files have their names, without a DDP "module." prefix);
+        # taking the module off the list stops Accelerate from loading it again.
+        self.accelerator.unwrap_model(models.pop(0)).load(input_dir, self.accelerator.device)

@@ -1,8 +1,4 @@
-"""Pre-training data: documents of sentences, and BERT's [CLS] A [SEP] B [SEP] instances built from them.
-
-Documents come from text (one sentence or paragraph a line, a blank line between documents; WikiText-style
-files, whose articles start with a ` = Title = ` line, are split at those headings instead), or from a
-column of a table / hub data set (one document a row). Long lines are split into sentences.
+"""Pre-training instances: BERT's [CLS] A [SEP] B [SEP] pairs built from tokenized documents (documents.py).
 
 Instances follow the BERT paper and Google's create_pretraining_data.py: segment A is a run of whole
 sentences, B is the true continuation (IsNext) half the time and a span of a random other document
@@ -14,53 +10,11 @@ are cut into full-length single segments (RoBERTa's FULL-SENTENCES within a docu
 from __future__ import annotations
 
 import random
-import re
-from pathlib import Path
 from typing import Iterator
 
 IS_NEXT, NOT_NEXT = 0, 1  # BertForPreTraining's next_sentence_label: 0 = B continues A
-TOP_HEADING = re.compile(r"^= [^=].* =$")  # WikiText article title: " = Homarus gammarus = "
-SUB_HEADING = re.compile(r"^(= ){2,}.*( =){2,}$")
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])")
 
 
-def split_sentences(line: str) -> list[str]:
-    return [s for s in SENTENCE_END.split(line) if s.strip()]
-
-
-def documents_from_lines(lines: Iterator[str]) -> Iterator[list[str]]:
-    """Documents (lists of sentences) from text lines: blank lines separate documents, unless the text has
-    WikiText article headings, which then do (and its blank lines only separate paragraphs)."""
-    lines = iter(lines)
-    head = [line for _, line in zip(range(2000), lines)]
-    by_heading = any(TOP_HEADING.match(line.strip()) for line in head)
-    document: list[str] = []
-    for line in (*head, *lines):
-        text = line.strip()
-        boundary = TOP_HEADING.match(text) if by_heading else not text
-        if boundary:
-            if document:
-                yield document
-            document = []
-        elif text and not SUB_HEADING.match(text):
-            document.extend(split_sentences(text))
-    if document:
-        yield document
-
-
-def text_file_documents(path: str) -> Iterator[dict]:
-    with open(path, encoding="utf-8") as f:
-        for sentences in documents_from_lines(f):
-            yield {"sentences": sentences}
-
-
-def file_signature(path: str) -> str:
-    """Changes when the file does: it goes into the cache key of documents read from it."""
-    stat = Path(path).stat()
-    return f"{Path(path).resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
-
-
-# --- instances ---------------------------------------------------------------------------------------------
 def _truncate_pair(a: list[int], b: list[int], max_tokens: int, rng: random.Random) -> None:
     """Trim the longer segment, a token at a time from its front or back at random, until the pair fits."""
     while len(a) + len(b) > max_tokens:

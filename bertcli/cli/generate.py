@@ -1,0 +1,150 @@
+"""Commands generated from the task registry: every field of a task's settings dataclasses is a flag.
+
+A training command takes --model/--output-dir/--recipe/--config, the task's data settings ("Data"), its options
+(its own panel) and the shared training settings ("Training", with the task's own defaults). Each flag's help,
+type and default come from the field (`config.setting`), so `--help` shows the defaults a run uses.
+Only what the user typed overrides the recipe and the config file: the command receives every value, and click
+tells which ones came from the command line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import types
+import typing
+from typing import Annotated, Any, Optional
+
+import typer
+import typer.core
+
+from bertcli.config import TrainConfig
+
+RUN_PANEL, DATA_PANEL, TRAIN_PANEL = "Run", "Data", "Training"
+
+RUN_OPTIONS = {
+    "model": Annotated[Optional[str], typer.Option(
+        "--model", "-m", help="Model to start from: a hub name or a local directory (also one made by init-model). "
+                              "[required, unless --config names it]", rich_help_panel=RUN_PANEL, show_default=False)],
+    "output_dir": Annotated[Optional[str], typer.Option(
+        "--output-dir", "-o", help="Directory for the trained model, metrics.json, run.yaml, log.jsonl and "
+                                   "checkpoints. [required, unless --config names it]",
+        rich_help_panel=RUN_PANEL, show_default=False)],
+    "recipe": Annotated[Optional[str], typer.Option(
+        "--recipe", "-r", help="Recipe name (see `bertcli recipes list`) or path to a recipe YAML.",
+        rich_help_panel=RUN_PANEL, show_default=False)],
+    "config": Annotated[Optional[str], typer.Option(
+        "--config", help="YAML config (e.g. a previous OUT/run.yaml); flags override it, it overrides the recipe.",
+        rich_help_panel=RUN_PANEL, show_default=False)],
+}
+
+
+class PanelCommand(typer.core.TyperCommand):
+    """Plain-text help with the options in sections (Run, Data, the task's, Training), as declared."""
+
+    def format_options(self, ctx, formatter) -> None:
+        sections: dict[str, list] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                section = "Arguments"
+            else:
+                section = getattr(param, "rich_help_panel", None) or "Options"
+            sections.setdefault(section, []).append(record)
+        for section in sorted(sections, key=lambda s: (s != "Arguments", s == "Options")):  # stable: declared order
+            with formatter.section(section):
+                formatter.write_dl(sections[section])
+
+
+def _strip_optional(hint):
+    """`int | None` -> int; other annotations unchanged."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return next(a for a in typing.get_args(hint) if a is not type(None))
+    return hint
+
+
+def flag_name(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def field_parameter(f: dataclasses.Field, hint, panel: str, default: Any = dataclasses.MISSING) -> inspect.Parameter:
+    """The Typer parameter of one settings field: its flag, help, type and (shown) default."""
+    base = _strip_optional(hint)
+    if typing.get_origin(base) is list:  # comma-separated on the command line
+        base = str
+    default = f.default if default is dataclasses.MISSING else default
+    flag = flag_name(f.name)
+    # A switch that is off by default needs no --no-X form; one that is on by default does.
+    decls = [f"{flag}/--no-{flag[2:]}"] if base is bool and default else [flag]
+    show_default = True if default is not None else (f.metadata.get("default_text") or False)
+    option = typer.Option(*decls, help=f.metadata.get("help", ""), show_default=show_default, rich_help_panel=panel)
+    return inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[Optional[base], option],
+                             default=None if default is dataclasses.MISSING else default)
+
+
+def settings_parameters(cls, panel: str, defaults: dict | None = None, keep=lambda f: True) -> list[inspect.Parameter]:
+    """One parameter per command-line field of the settings dataclass `cls`."""
+    hints = typing.get_type_hints(cls)
+    defaults = defaults or {}
+    return [field_parameter(f, hints[f.name], panel, defaults.get(f.name, dataclasses.MISSING))
+            for f in dataclasses.fields(cls) if f.metadata.get("cli", True) and keep(f)]
+
+
+def command_function(name: str, doc: str, parameters: list[inspect.Parameter], body):
+    """A function Typer can register: `parameters` as its signature; `body(given)` receives the values the user
+    typed ({parameter name: value}, defaults left out)."""
+    names = [p.name for p in parameters]
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        raise RuntimeError(f"command {name}: settings {sorted(duplicates)} are declared twice")
+
+    def command(ctx: typer.Context, **values):
+        typed = ("COMMANDLINE", "ENVIRONMENT")
+        return body({k: v for k, v in values.items() if ctx.get_parameter_source(k).name in typed})
+
+    context = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+    command.__signature__ = inspect.Signature([context, *parameters])
+    command.__annotations__ = {p.name: p.annotation for p in parameters}
+    command.__name__ = name
+    command.__doc__ = doc
+    return command
+
+
+def training_command(spec):
+    """The `bertcli ...` command of a task in the registry: flags from its settings, then a run."""
+    parameters = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=a, default=None)
+                  for n, a in RUN_OPTIONS.items()]
+    parameters += settings_parameters(spec.data, DATA_PANEL)
+    parameters += settings_parameters(spec.options, spec.panel)
+    parameters += settings_parameters(TrainConfig, TRAIN_PANEL, defaults=spec.options.train_defaults)
+    sections = {"data": _fields(spec.data), "options": _fields(spec.options), "train": _fields(TrainConfig)}
+
+    def body(given: dict):
+        flags = {"model": given.get("model"), "output_dir": given.get("output_dir")}
+        flags.update({section: {k: v for k, v in given.items() if k in names} for section, names in sections.items()})
+        return run_training(spec, given.get("recipe"), given.get("config"), flags)
+
+    return command_function("_".join(spec.command), spec.help, parameters, body)
+
+
+def _fields(cls) -> set[str]:
+    return {f.name for f in dataclasses.fields(cls)}
+
+
+def run_training(spec, recipe: str | None, config: str | None, flags: dict) -> dict:
+    """Resolve and check the configuration (before anything heavy is imported), train, print the metrics."""
+    from bertcli.config import resolve
+
+    cfg = resolve(spec, recipe, config, flags)
+    from bertcli.training.trainer import train  # torch, transformers, datasets: only once the settings are valid
+
+    metrics = train(cfg, spec)
+    from accelerate import PartialState
+
+    if PartialState().is_main_process:
+        typer.echo(json.dumps(metrics, indent=2))
+        typer.echo(f"Saved the model, metrics.json and run.yaml to {cfg.output_dir}")
+    return metrics

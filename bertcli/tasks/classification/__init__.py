@@ -1,0 +1,1 @@
+"""Sequence classification and regression on the pooled [CLS] output: `bertcli finetune cls`."""

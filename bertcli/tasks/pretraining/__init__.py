@@ -1,0 +1,1 @@
+"""BERT pre-training from raw text, masked LM + next-sentence prediction: `bertcli pretrain`."""

@@ -1,0 +1,178 @@
+"""BERT pre-training from raw text: masked LM + next-sentence prediction (`bertcli pretrain`).
+
+Data: documents (documents.py) -> tokenized sentences -> instances (instances.py), each step cached by datasets.
+Masking happens at batch time (masking.py), so every epoch sees new masks; the evaluation set is masked the
+same way every time (a generator seeded from the examples' positions), so evaluations compare.
+Model: BertForPreTraining (loss = MLM cross-entropy + NSP cross-entropy), or BertForMaskedLM with --no-nsp; the
+task's forward runs the masked-LM head on the masked positions only.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from transformers.utils import ModelOutput
+
+from bertcli.data import map_cached, take, tokenizer_fingerprint
+from bertcli.errors import BertcliError
+from bertcli.modeling import load_pretrained
+from bertcli.tasks.base import Models, Task, TaskData
+from bertcli.tasks.pretraining.documents import load_documents
+from bertcli.tasks.pretraining.instances import nsp_instances, packed_segments
+from bertcli.tasks.pretraining.masking import Masker
+
+
+class PretrainingTask(Task):
+    def __init__(self, cfg, tokenizer, model_config, pad_to_multiple_of=None):
+        super().__init__(cfg, tokenizer, model_config, pad_to_multiple_of)
+        if tokenizer.mask_token_id is None:
+            raise BertcliError(f"the tokenizer of {cfg.model} has no [MASK] token: it cannot be used for masked LM")
+        o = cfg.options
+        self.masker = Masker(tokenizer, o.mlm_probability, o.whole_word_masking)
+
+    # --- data ---------------------------------------------------------------------------------------
+    def load_data(self, training: bool) -> TaskData:
+        d, o, t = self.cfg.data, self.cfg.options, self.cfg.train
+        if not training:
+            return TaskData(train=None, eval=take(self._instances(load_documents(d, "validation", False),
+                                                                   "validation"), t.max_eval_samples))
+        train = load_documents(d, "train", with_extra_sources=True)
+        # a hub split of its own (not the training split again), or a file; else documents are held out
+        has_validation = bool(d.validation_file or (d.dataset and not d.train_file and d.validation_split != d.train_split))
+        if has_validation:
+            evals = load_documents(d, "validation", with_extra_sources=False)
+        else:  # hold out whole documents, so no evaluation pair shares a document with training
+            n_eval = max(1, int(len(train) * o.validation_percentage / 100))
+            if len(train) - n_eval < 2:
+                raise BertcliError(f"{d.train_file} holds {len(train)} documents: too few to hold some out; "
+                                   "pass --validation-file or use a larger corpus (blank lines separate documents)")
+            evals, train = train.select(range(len(train) - n_eval, len(train))), train.select(range(len(train) - n_eval))
+        return TaskData(train=take(self._instances(train, "train"), t.max_train_samples),
+                        eval=take(self._instances(evals, "validation"), t.max_eval_samples))
+
+    def _instances(self, documents, split: str):
+        o, max_len, tokenizer = self.cfg.options, self.cfg.train.max_seq_length, self.tokenizer
+        workers = max(1, o.preprocessing_workers)
+
+        def tokenize(batch):
+            flat = [s for sentences in batch["sentences"] for s in sentences]
+            ids = tokenizer(flat, add_special_tokens=False, return_attention_mask=False,
+                            return_token_type_ids=False)["input_ids"]
+            out, k = [], 0
+            for sentences in batch["sentences"]:
+                out.append([x for x in ids[k:k + len(sentences)] if x])
+                k += len(sentences)
+            return {"tokens": out}
+
+        fingerprint = tokenizer_fingerprint(tokenizer)
+        tokenized = map_cached(documents, tokenize, {"task": "pretrain-tokens-v1", "tokenizer": fingerprint},
+                               desc=f"Tokenizing {split}", remove_columns=["sentences"], num_proc=workers)
+        tokenized = tokenized.filter(lambda batch: [bool(t) for t in batch["tokens"]], batched=True)
+        if o.nsp and len(tokenized) < 2:
+            raise BertcliError(f"next-sentence prediction needs at least 2 documents in the {split} data "
+                               "(blank lines separate documents), or pass --no-nsp")
+        cls, sep, seed = tokenizer.cls_token_id, tokenizer.sep_token_id, self.cfg.train.seed
+        n_documents, nsp, short = len(tokenized), o.nsp, o.short_seq_prob
+
+        def build(batch, indices):
+            rows = {"input_ids": [], "token_type_ids": [], "length": []}
+            if nsp:
+                rows["next_sentence_label"] = []
+            for tokens, index in zip(batch["tokens"], indices):
+                rng = random.Random(seed * 1_000_003 + index)  # the same instances whatever the batching
+                if nsp:
+                    pairs = nsp_instances(tokens, index, n_documents, lambda j: tokenized[j]["tokens"], max_len, short, rng)
+                    for a, b, label in pairs:
+                        rows["input_ids"].append([cls, *a, sep, *b, sep])
+                        rows["token_type_ids"].append([0] * (len(a) + 2) + [1] * (len(b) + 1))
+                        rows["next_sentence_label"].append(label)
+                else:
+                    for piece in packed_segments(tokens, max_len):
+                        rows["input_ids"].append([cls, *piece, sep])
+                        rows["token_type_ids"].append([0] * (len(piece) + 2))
+            rows["length"] = [len(ids) for ids in rows["input_ids"]]
+            return rows
+
+        settings = {"task": "pretrain-instances-v1", "tokenizer": fingerprint, "max_length": max_len, "nsp": nsp,
+                    "short_seq_prob": short, "seed": seed}
+        return map_cached(tokenized, build, settings, desc=f"Building {split} instances", with_indices=True,
+                          remove_columns=["tokens"], num_proc=workers)
+
+    def collate(self, features: list[dict]) -> dict[str, torch.Tensor]:
+        batch = super().collate(features)
+        generator = None
+        if "index" in batch:  # evaluation: the same masks every time
+            generator = torch.Generator().manual_seed(self.cfg.train.seed + int(batch["index"][0]))
+        batch["input_ids"], batch["labels"] = self.masker(batch["input_ids"], batch["attention_mask"], generator)
+        return batch
+
+    # --- model --------------------------------------------------------------------------------------
+    def build_models(self, data: TaskData) -> Models:
+        from transformers import AutoModelForMaskedLM, AutoModelForPreTraining
+
+        auto = AutoModelForPreTraining if self.cfg.options.nsp else AutoModelForMaskedLM
+        model, info = load_pretrained(auto, self.cfg.model, self.cfg.train.allow_pickle, output_loading_info=True)
+        new = sorted({key.rsplit(".", 2)[0] for key in info["missing_keys"]})
+        if new:
+            print(f"Newly initialised (not in {self.cfg.model}): {', '.join(new)}")
+        return Models(trained={"model": model})
+
+    def forward(self, models, batch):
+        """BertForPreTraining / BertForMaskedLM, with the masked-LM head run on the masked positions only.
+
+        The vocabulary projection is the largest layer of a small BERT, and only ~15% of positions have a label:
+        the loss is the same (cross-entropy averaged over the masked tokens, + NSP), for a fraction of the work.
+        `prediction_logits` are (masked tokens, vocabulary), in the row-major order of `labels != -100`.
+        """
+        model, labels = models["model"], batch["labels"]
+        encoded = model.bert(batch["input_ids"], attention_mask=batch["attention_mask"],
+                             token_type_ids=batch["token_type_ids"])
+        chosen = labels != -100
+        prediction_logits = model.cls.predictions(encoded.last_hidden_state[chosen])
+        loss = torch.nn.functional.cross_entropy(prediction_logits.float(), labels[chosen])
+        seq_relationship_logits = None
+        if "next_sentence_label" in batch:
+            seq_relationship_logits = model.cls.seq_relationship(encoded.pooler_output)
+            loss = loss + torch.nn.functional.cross_entropy(seq_relationship_logits.float(), batch["next_sentence_label"])
+        return MaskedPositionsOutput(loss=loss, prediction_logits=prediction_logits,
+                                     seq_relationship_logits=seq_relationship_logits)
+
+    # --- evaluation ---------------------------------------------------------------------------------
+    def metric_names(self, data: TaskData) -> list[str]:
+        return ["mlm_accuracy", "perplexity"] + (["nsp_accuracy"] if self.cfg.options.nsp else [])
+
+    def eval_outputs(self, outputs, batch):
+        # outputs.prediction_logits holds the masked positions only, in row-major order (see forward)
+        labels = batch["labels"]
+        chosen = labels != -100
+        row = chosen.nonzero()[:, 0]
+        targets = labels[chosen]
+        logits = outputs.prediction_logits.float()
+        token_loss = torch.nn.functional.cross_entropy(logits, targets, reduction="none")
+        correct = (logits.argmax(-1) == targets).float()
+        per_example = torch.zeros(labels.shape[0], device=labels.device)
+        kept = {"mlm_loss_sum": per_example.index_add(0, row, token_loss), "mlm_count": chosen.sum(1),
+                "mlm_correct": per_example.index_add(0, row, correct)}
+        if self.cfg.options.nsp:
+            kept["nsp_correct"] = outputs.seq_relationship_logits.argmax(-1) == batch["next_sentence_label"]
+        return kept
+
+    def compute_metrics(self, outputs, data):
+        count = max(int(outputs["mlm_count"].sum()), 1)
+        mlm_loss = float(outputs["mlm_loss_sum"].sum()) / count
+        metrics = {"mlm_accuracy": float(outputs["mlm_correct"].sum()) / count, "mlm_loss": mlm_loss,
+                   "perplexity": math.exp(min(mlm_loss, 50.0))}
+        if "nsp_correct" in outputs:
+            metrics["nsp_accuracy"] = float(np.mean(outputs["nsp_correct"]))
+        return metrics, None
+
+
+@dataclass
+class MaskedPositionsOutput(ModelOutput):
+    loss: torch.Tensor | None = None
+    prediction_logits: torch.Tensor | None = None  # (masked tokens, vocabulary)
+    seq_relationship_logits: torch.Tensor | None = None

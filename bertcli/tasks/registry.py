@@ -1,0 +1,138 @@
+"""The task registry: every task bertcli trains, evaluates and predicts with, declared once.
+
+An entry names the task's command, its settings (data and options dataclasses, from which the command's flags,
+`--help`, recipe keys and run.yaml are generated), the architectures it writes and reads back (so `predict` and
+`evaluate` recognise a trained model), and its Task and Predictor classes. The classes are named by import path
+and imported only when a run needs them: building the CLI and checking a configuration stay light.
+
+Adding a task: a package under bertcli/tasks/ (options.py with its settings, task.py with its Task), a predictor
+in bertcli/predict/, an entry below, a recipe in recipes/<name>/, and tests. Nothing else lists tasks.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from bertcli.errors import BertcliError
+from bertcli.tasks.classification.options import ClassificationData, ClassificationOptions
+from bertcli.tasks.pretraining.options import PretrainingData, PretrainingOptions
+from bertcli.tasks.question_answering.options import QuestionAnsweringData, QuestionAnsweringOptions
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str  # the task's name in run.yaml and recipes (`task: cls`), and its recipes/ folder
+    command: tuple[str, ...]  # its command under `bertcli`: ("finetune", "cls") or ("pretrain",)
+    help: str  # the command's --help text: a summary line, a blank line, details; "\b" keeps a paragraph's lines
+    panel: str  # the --help section of its options
+    data: type  # a DataSource dataclass: where the data comes from and which columns hold what
+    options: type  # a TaskOptions dataclass: the task's own settings and its defaults for the training ones
+    task: str  # "module:Class" of its Task (bertcli.tasks.base)
+    predictor: str  # "module:Class" of its Predictor (bertcli.predict.base)
+    writes: tuple[str, ...]  # the architectures of the models it saves
+    reads: tuple[str, ...]  # architecture suffixes of the models it evaluates and predicts with
+
+    def task_class(self):
+        return _load(self.task)
+
+    def predictor_class(self):
+        return _load(self.predictor)
+
+
+def _load(path: str):
+    module, name = path.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+TASKS: tuple[TaskSpec, ...] = (
+    TaskSpec(
+        name="cls",
+        command=("finetune", "cls"),
+        help="""Fine-tune BertForSequenceClassification on single sentences or sentence pairs.
+
+Classification (accuracy, F1, ...) or regression (Pearson, Spearman) on the pooled [CLS] output.
+
+\b
+Examples:
+  bertcli finetune cls --recipe sst2 --model google-bert/bert-base-uncased --output-dir runs/sst2
+  bertcli finetune cls --model runs/mini --output-dir runs/mine --train-file train.csv \\
+      --validation-file dev.csv --text-column review --label-column sentiment""",
+        panel="Classification",
+        data=ClassificationData,
+        options=ClassificationOptions,
+        task="bertcli.tasks.classification.task:ClassificationTask",
+        predictor="bertcli.predict.classification:ClassificationPredictor",
+        writes=("BertForSequenceClassification",),
+        reads=("ForSequenceClassification",),
+    ),
+    TaskSpec(
+        name="squad",
+        command=("finetune", "squad"),
+        help="""Fine-tune BertForQuestionAnswering on SQuAD v1.1 or v2.0 style data.
+
+The answer is the span i <= j that maximises start_i + end_j over all windows of the context. Writes
+predictions.json, nbest_predictions.json (and null_odds.json for v2) next to the model.
+
+\b
+Examples:
+  bertcli finetune squad --recipe squad --model google-bert/bert-base-uncased --output-dir runs/squad
+  bertcli finetune squad --model DIR --output-dir runs/qa --train-file train-v1.1.json \\
+      --validation-file dev-v1.1.json""",
+        panel="Question answering",
+        data=QuestionAnsweringData,
+        options=QuestionAnsweringOptions,
+        task="bertcli.tasks.question_answering.task:QuestionAnsweringTask",
+        predictor="bertcli.predict.question_answering:QuestionAnsweringPredictor",
+        writes=("BertForQuestionAnswering",),
+        reads=("ForQuestionAnswering",),
+    ),
+    TaskSpec(
+        name="pretrain",
+        command=("pretrain",),
+        help="""Pre-train BERT: masked LM (15% of tokens: 80% [MASK], 10% random, 10% unchanged) and next-sentence
+prediction (50% true next, 50% random) on raw text.
+
+From scratch on a model made by `bertcli init-model`, or continuing any BERT checkpoint.
+
+\b
+Examples:
+  bertcli init-model runs/mini --size mini --corpus corpus.txt --vocab-size 8000
+  bertcli pretrain --model runs/mini --train-file corpus.txt --output-dir runs/mini-pretrained""",
+        panel="Pre-training",
+        data=PretrainingData,
+        options=PretrainingOptions,
+        task="bertcli.tasks.pretraining.task:PretrainingTask",
+        predictor="bertcli.predict.fill_mask:FillMaskPredictor",
+        writes=("BertForPreTraining", "BertForMaskedLM"),
+        reads=("ForPreTraining", "ForMaskedLM"),
+    ),
+)
+
+
+def get(name: str) -> TaskSpec:
+    for spec in TASKS:
+        if spec.name == name:
+            return spec
+    raise BertcliError(f"unknown task '{name}': bertcli's tasks are {', '.join(s.name for s in TASKS)}")
+
+
+def model_config(model_dir: str) -> dict:
+    config_file = Path(model_dir) / "config.json"
+    if not config_file.is_file():
+        raise BertcliError(f"{model_dir} is not a model directory (no config.json): pass an output dir of bertcli")
+    return json.loads(config_file.read_text())
+
+
+def for_model(model_dir: str) -> TaskSpec:
+    """The task whose models look like the one in `model_dir` (by its config's architectures)."""
+    architectures = model_config(model_dir).get("architectures") or []
+    for architecture in architectures:
+        for spec in TASKS:
+            if architecture.endswith(spec.reads):
+                return spec
+    known = ", ".join(suffix[3:] for spec in TASKS for suffix in spec.reads)
+    raise BertcliError(f"{model_dir} holds a {', '.join(architectures) or 'model of no stated architecture'}: "
+                       f"bertcli evaluates and predicts with models for {known}")

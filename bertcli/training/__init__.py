@@ -1,0 +1,1 @@
+"""Training and evaluation: the one Accelerate loop (trainer.py), its set-up (setup.py), evaluation, checkpoints."""

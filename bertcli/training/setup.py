@@ -1,0 +1,50 @@
+"""The set-up every run shares, training or `bertcli evaluate`: the accelerator, the tokenizer, the task, its data
+and its models, in that order, each from what the step before produced."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from bertcli.config import RunConfig
+from bertcli.errors import BertcliError
+from bertcli.modeling import check_max_length, load_config, load_tokenizer, quiet_transformers
+from bertcli.tasks.base import Models, Task, TaskData
+from bertcli.training.accelerator import make_accelerator
+
+
+@dataclass
+class Setup:
+    cfg: RunConfig  # with the task's options as its data settled them (what run.yaml records)
+    accelerator: Any
+    tokenizer: Any
+    task: Task
+    data: TaskData
+    models: Models
+
+
+def set_up(cfg: RunConfig, spec, training: bool) -> Setup:
+    """Everything `spec`'s task needs to train (or, with `training` False, to evaluate the model in cfg.model)."""
+    from accelerate.utils import set_seed
+
+    quiet_transformers()
+    accelerator = make_accelerator(cfg)
+    model_config = load_config(cfg.model)
+    check_max_length(model_config, cfg.train.max_seq_length, cfg.model)
+    tokenizer = load_tokenizer(cfg.model)
+    pad_to = 8 if accelerator.device.type == "cuda" else None
+    task = spec.task_class()(cfg, tokenizer, model_config, pad_to_multiple_of=pad_to)
+    with accelerator.main_process_first():
+        data = task.load_data(training)
+    if data.options is not None:
+        cfg = dataclasses.replace(cfg, options=data.options)
+    if training:
+        metric, names = cfg.train.metric_for_best, task.metric_names(data)
+        if metric is not None and metric != "loss" and metric not in names:
+            raise BertcliError(f"--metric-for-best {metric} is not computed: choose loss or one of {', '.join(names)}")
+    set_seed(cfg.train.seed)  # new heads start from the same weights in every run with this seed
+    models = task.build_models(data)
+    for model in models.frozen.values():
+        model.to(accelerator.device).eval().requires_grad_(False)
+    return Setup(cfg, accelerator, tokenizer, task, data, models)
