@@ -18,7 +18,7 @@ from bertcli.cli.predict import predict
 from bertcli.errors import BertcliError, Interrupted
 from bertcli.tasks import registry
 
-SETTINGS = {"help_option_names": ["-h", "--help"]}
+SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 120}  # wider help where the terminal is
 app = typer.Typer(
     name="bertcli",
     help="Pre-train, fine-tune and serve BERT models: Hugging Face formats, Accelerate for any hardware.",

@@ -110,7 +110,7 @@ class Trainer:
         if t.compile:  # in place: the modules keep their classes and weight names, so saving is unchanged
             self.module.compile()
         self.module, optimizer, train_dl, eval_dl = acc.prepare(self.module, optimizer, train_dl, eval_dl)
-        self.eval_dl = eval_dl
+        self.optimizer, self.eval_dl = optimizer, eval_dl
 
         steps_per_epoch = math.ceil(len(train_dl) / t.grad_accum)
         total_steps = t.max_steps or math.ceil(t.epochs * steps_per_epoch)
