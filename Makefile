@@ -1,6 +1,6 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   - install into .venv (first use) and run the offline end-to-end demo
-#   make test   - install into .venv (first use) and run the tests
+#   make test   - install into .venv (first use), lint (ruff check, ruff format --check) and run the tests
 # torch is pinned to the CPU build that this project is tested with; to use a GPU build, install your own
 # torch into .venv first (`python3 -m venv .venv && .venv/bin/pip install torch`): an installed torch is kept.
 
@@ -39,6 +39,8 @@ demo: $(VENV)/.installed
 	bash demo/run.sh
 
 test: $(VENV)/.installed
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m pytest -q
 
 clean:

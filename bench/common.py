@@ -33,13 +33,16 @@ def minilm() -> str:
 
 def run_measured(command: list[str], log: Path | None = None) -> dict:
     """Run a command; its wall time and peak resident memory (its process tree's largest, via getrusage)."""
-    probe = ("import resource, subprocess, sys, json; r = subprocess.run(sys.argv[1:]); "
-             "print(json.dumps({'rc': r.returncode, "
-             "'peak_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}), file=sys.stderr)")
+    probe = (
+        "import resource, subprocess, sys, json; r = subprocess.run(sys.argv[1:]); "
+        "print(json.dumps({'rc': r.returncode, "
+        "'peak_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}), file=sys.stderr)"
+    )
     start = time.perf_counter()
     with open(log or os.devnull, "w") as out:
-        done = subprocess.run([sys.executable, "-c", probe, *map(str, command)], stdout=out, stderr=subprocess.PIPE,
-                              text=True, env=ENV)
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *map(str, command)], stdout=out, stderr=subprocess.PIPE, text=True, env=ENV
+        )
     seconds = time.perf_counter() - start
     report = json.loads(done.stderr.strip().splitlines()[-1])
     if report["rc"] != 0:
@@ -50,14 +53,20 @@ def run_measured(command: list[str], log: Path | None = None) -> dict:
 
 def wikitext2_text() -> str:
     """The WikiText-2 text in the data folder: its valid and test files (its train file is not there)."""
-    return "".join((DATA / "wikitext2" / name).read_text(encoding="utf-8") for name in ("wiki.valid.tokens", "wiki.test.tokens"))
+    return "".join(
+        (DATA / "wikitext2" / name).read_text(encoding="utf-8") for name in ("wiki.valid.tokens", "wiki.test.tokens")
+    )
 
 
 def machine() -> dict:
     import torch
 
-    return {"python": platform.python_version(), "torch": torch.__version__, "cpu_threads": torch.get_num_threads(),
-            "device": torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or "cpu"}
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cpu_threads": torch.get_num_threads(),
+        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or "cpu",
+    }
 
 
 def write_results(name: str, results: dict, table: str) -> None:
@@ -84,9 +93,35 @@ def sst2_model() -> Path:
     out = WORK / "sst2-minilm"
     if not (out / "model.safetensors").is_file():
         print("bench: fine-tuning MiniLM on SST-2 (8,000 rows, 1 epoch) for the inference benchmark ...", flush=True)
-        run_measured([BIN / "bertcli", "finetune", "cls", "--model", minilm(), "--recipe", "sst2",
-                      "--train-file", DATA / "sst2" / "train.tsv", "--validation-file", DATA / "sst2" / "dev.tsv",
-                      "--max-train-samples", "8000", "--epochs", "1", "--batch-size", "32", "--lr", "5e-5",
-                      "--warmup-ratio", "0", "--weight-decay", "0", "--output-dir", out, "--overwrite-output-dir"],
-                     log=WORK / "sst2-minilm.log")
+        run_measured(
+            [
+                BIN / "bertcli",
+                "finetune",
+                "cls",
+                "--model",
+                minilm(),
+                "--recipe",
+                "sst2",
+                "--train-file",
+                DATA / "sst2" / "train.tsv",
+                "--validation-file",
+                DATA / "sst2" / "dev.tsv",
+                "--max-train-samples",
+                "8000",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "32",
+                "--lr",
+                "5e-5",
+                "--warmup-ratio",
+                "0",
+                "--weight-decay",
+                "0",
+                "--output-dir",
+                out,
+                "--overwrite-output-dir",
+            ],
+            log=WORK / "sst2-minilm.log",
+        )
     return out

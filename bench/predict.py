@@ -9,6 +9,7 @@ labels; prints sentences/s of each and the ratio, measured two ways:
     python bench/predict.py            # results in bench/results/predict.{json,md}
 """
 
+import argparse
 import csv
 import json
 import sys
@@ -41,22 +42,47 @@ def in_process(model: str, texts: list[str]) -> dict:
         start = time.perf_counter()
         got = list(ours.predict({"text": t} for t in texts))
         ours_s.append(time.perf_counter() - start)
-    return {"n": len(texts), "pipeline_per_s": len(texts) / min(reference_s), "bertcli_per_s": len(texts) / min(ours_s),
-            "rounds": ROUNDS, "identical_labels": [e["label"] for e in expected] == [g["label"] for g in got]}
+    return {
+        "n": len(texts),
+        "pipeline_per_s": len(texts) / min(reference_s),
+        "bertcli_per_s": len(texts) / min(ours_s),
+        "rounds": ROUNDS,
+        "identical_labels": [e["label"] for e in expected] == [g["label"] for g in got],
+    }
 
 
 def whole_commands(model, path, n: int) -> dict:
     ours_out, reference_out = WORK / "predict-bertcli.jsonl", WORK / "predict-pipeline.jsonl"
     ours = run_measured([BIN / "bertcli", "predict", "--model", model, "--input-file", path, "--output-file", ours_out])
-    reference = run_measured([sys.executable, WORK.parent / "pipeline_predict.py", "--model", model,
-                              "--input-file", path, "--output-file", reference_out])
+    reference = run_measured(
+        [
+            sys.executable,
+            WORK.parent / "pipeline_predict.py",
+            "--model",
+            model,
+            "--input-file",
+            path,
+            "--output-file",
+            reference_out,
+        ]
+    )
     labels = [[json.loads(line)["label"] for line in p.read_text().splitlines()] for p in (ours_out, reference_out)]
-    return {"n": n, "pipeline_per_s": n / reference["seconds"], "bertcli_per_s": n / ours["seconds"],
-            "pipeline_peak_mb": reference["peak_mb"], "bertcli_peak_mb": ours["peak_mb"],
-            "identical_labels": labels[0] == labels[1] and len(labels[0]) == n}
+    return {
+        "n": n,
+        "pipeline_per_s": n / reference["seconds"],
+        "bertcli_per_s": n / ours["seconds"],
+        "pipeline_peak_mb": reference["peak_mb"],
+        "bertcli_peak_mb": ours["peak_mb"],
+        "identical_labels": labels[0] == labels[1] and len(labels[0]) == n,
+    }
 
 
-def main() -> None:
+def parse_args(argv=None) -> argparse.Namespace:
+    return argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
+
+
+def main(argv=None) -> None:
+    parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
     model = str(sst2_model())
     texts = read_dev()
@@ -72,10 +98,31 @@ def main() -> None:
     rows = []
     for name, r in results.items():
         r["ratio"] = r["bertcli_per_s"] / r["pipeline_per_s"]
-        rows.append([name, r["n"], round(r["pipeline_per_s"], 1), round(r["bertcli_per_s"], 1), round(r["ratio"], 2),
-                     r["identical_labels"], r.get("pipeline_peak_mb", ""), r.get("bertcli_peak_mb", "")])
-    table = markdown(["inference (MiniLM, SST-2 dev)", "sentences", "pipeline /s", "bertcli /s", "ratio",
-                      "identical labels", "pipeline peak MB", "bertcli peak MB"], rows)
+        rows.append(
+            [
+                name,
+                r["n"],
+                round(r["pipeline_per_s"], 1),
+                round(r["bertcli_per_s"], 1),
+                round(r["ratio"], 2),
+                r["identical_labels"],
+                r.get("pipeline_peak_mb", ""),
+                r.get("bertcli_peak_mb", ""),
+            ]
+        )
+    table = markdown(
+        [
+            "inference (MiniLM, SST-2 dev)",
+            "sentences",
+            "pipeline /s",
+            "bertcli /s",
+            "ratio",
+            "identical labels",
+            "pipeline peak MB",
+            "bertcli peak MB",
+        ],
+        rows,
+    )
     write_results("predict", results, table)
 
 

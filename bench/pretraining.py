@@ -15,34 +15,108 @@ from common import BIN, DATA, WORK, markdown, run_measured, write_results
 
 def evaluate(model, held_out) -> dict:
     out = WORK / f"{model.name}-eval.json"
-    run_measured([BIN / "bertcli", "evaluate", "--model", model, "--validation-file", held_out,
-                  "--max-eval-samples", "600", "--max-seq-length", "128", "--output-file", out])
+    run_measured(
+        [
+            BIN / "bertcli",
+            "evaluate",
+            "--model",
+            model,
+            "--validation-file",
+            held_out,
+            "--max-eval-samples",
+            "600",
+            "--max-seq-length",
+            "128",
+            "--output-file",
+            out,
+        ]
+    )
     return json.loads(out.read_text())
 
 
-def main() -> None:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=150)
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
     corpus, held_out = DATA / "wikitext2" / "wiki.valid.tokens", DATA / "wikitext2" / "wiki.test.tokens"
     init = WORK / "pretrain-mini-init"
     if not (init / "model.safetensors").is_file():
-        run_measured([BIN / "bertcli", "init-model", init, "--size", "mini", "--corpus", corpus, "--corpus", held_out,
-                      "--vocab-size", "8000", "--overwrite-output-dir"])
-    common = ["--max-steps", args.steps, "--batch-size", "32", "--lr", "5e-4", "--warmup-ratio", "0.05",
-              "--max-seq-length", "128"]
+        run_measured(
+            [
+                BIN / "bertcli",
+                "init-model",
+                init,
+                "--size",
+                "mini",
+                "--corpus",
+                corpus,
+                "--corpus",
+                held_out,
+                "--vocab-size",
+                "8000",
+                "--overwrite-output-dir",
+            ]
+        )
+    common = [
+        "--max-steps",
+        args.steps,
+        "--batch-size",
+        "32",
+        "--lr",
+        "5e-4",
+        "--warmup-ratio",
+        "0.05",
+        "--max-seq-length",
+        "128",
+    ]
     reference_out = WORK / "pretrain-reference"
     log = WORK / "pretrain-reference.log"
-    measured = run_measured([sys.executable, WORK.parent / "reference_pretrain.py", "--model", init,
-                             "--train-file", corpus, "--output-dir", reference_out, *common], log=log)
+    measured = run_measured(
+        [
+            sys.executable,
+            WORK.parent / "reference_pretrain.py",
+            "--model",
+            init,
+            "--train-file",
+            corpus,
+            "--output-dir",
+            reference_out,
+            *common,
+        ],
+        log=log,
+    )
     reference = {**json.loads(log.read_text().strip().splitlines()[-1]), **measured}
     ours_out = WORK / "pretrain-bertcli"
-    measured = run_measured([BIN / "bertcli", "pretrain", "--model", init, "--train-file", corpus,
-                             "--validation-file", held_out, "--max-eval-samples", "600", "--output-dir", ours_out,
-                             "--overwrite-output-dir", "--save-steps", "0", "--weight-decay", "0.01",
-                             "--eval-steps", str(args.steps + 1), *common],  # like the reference: no evaluation in training
-                            log=WORK / "pretrain-bertcli.log")
+    measured = run_measured(
+        [
+            BIN / "bertcli",
+            "pretrain",
+            "--model",
+            init,
+            "--train-file",
+            corpus,
+            "--validation-file",
+            held_out,
+            "--max-eval-samples",
+            "600",
+            "--output-dir",
+            ours_out,
+            "--overwrite-output-dir",
+            "--save-steps",
+            "0",
+            "--weight-decay",
+            "0.01",
+            "--eval-steps",
+            str(args.steps + 1),
+            *common,
+        ],  # like the reference: no evaluation in training
+        log=WORK / "pretrain-bertcli.log",
+    )
     ours = {**json.loads((ours_out / "metrics.json").read_text()), **measured}
     # tokens/s of the reference: its samples/s times the mean (unpadded) length of the same instances
     mean_length = ours["train_tokens_per_second"] / ours["train_samples_per_second"]
@@ -51,15 +125,36 @@ def main() -> None:
 
     results = {"reference": reference, "bertcli": ours, "steps": args.steps}
     r, o = reference, ours
-    rows = [["train tokens/s", round(r["train_tokens_per_second"]), round(o["train_tokens_per_second"]),
-             round(o["train_tokens_per_second"] / r["train_tokens_per_second"], 2)],
-            ["MLM accuracy (held out)", round(r["evaluation"]["mlm_accuracy"], 4),
-             round(o["evaluation"]["mlm_accuracy"], 4), ""],
-            ["NSP accuracy (held out)", round(r["evaluation"]["nsp_accuracy"], 4),
-             round(o["evaluation"]["nsp_accuracy"], 4), ""],
-            ["peak MB", r["peak_mb"], o["peak_mb"], round(o["peak_mb"] / r["peak_mb"], 2)]]
-    table = markdown([f"pre-training (mini BERT from scratch, WikiText-2, {args.steps} steps x 32 x 128)",
-                      "HF Trainer", "bertcli", "ratio"], rows)
+    rows = [
+        [
+            "train tokens/s",
+            round(r["train_tokens_per_second"]),
+            round(o["train_tokens_per_second"]),
+            round(o["train_tokens_per_second"] / r["train_tokens_per_second"], 2),
+        ],
+        [
+            "MLM accuracy (held out)",
+            round(r["evaluation"]["mlm_accuracy"], 4),
+            round(o["evaluation"]["mlm_accuracy"], 4),
+            "",
+        ],
+        [
+            "NSP accuracy (held out)",
+            round(r["evaluation"]["nsp_accuracy"], 4),
+            round(o["evaluation"]["nsp_accuracy"], 4),
+            "",
+        ],
+        ["peak MB", r["peak_mb"], o["peak_mb"], round(o["peak_mb"] / r["peak_mb"], 2)],
+    ]
+    table = markdown(
+        [
+            f"pre-training (mini BERT from scratch, WikiText-2, {args.steps} steps x 32 x 128)",
+            "HF Trainer",
+            "bertcli",
+            "ratio",
+        ],
+        rows,
+    )
     write_results("pretraining", results, table)
 
 

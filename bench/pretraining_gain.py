@@ -23,11 +23,41 @@ from common import BIN, DATA, WORK, markdown, run_measured, wikitext2_text, writ
 
 
 def finetune(model, out, seed: int, rows: int) -> float:
-    run_measured([BIN / "bertcli", "finetune", "cls", "--recipe", "sst2", "--model", model,
-                  "--train-file", DATA / "sst2" / "train.tsv", "--validation-file", DATA / "sst2" / "dev.tsv",
-                  "--max-train-samples", rows, "--epochs", "3", "--batch-size", "32", "--lr", "1e-4",
-                  "--warmup-ratio", "0.1", "--max-seq-length", "64", "--save-steps", "0", "--seed", seed,
-                  "--output-dir", out, "--overwrite-output-dir"], log=out.with_suffix(".log"))
+    run_measured(
+        [
+            BIN / "bertcli",
+            "finetune",
+            "cls",
+            "--recipe",
+            "sst2",
+            "--model",
+            model,
+            "--train-file",
+            DATA / "sst2" / "train.tsv",
+            "--validation-file",
+            DATA / "sst2" / "dev.tsv",
+            "--max-train-samples",
+            rows,
+            "--epochs",
+            "3",
+            "--batch-size",
+            "32",
+            "--lr",
+            "1e-4",
+            "--warmup-ratio",
+            "0.1",
+            "--max-seq-length",
+            "64",
+            "--save-steps",
+            "0",
+            "--seed",
+            seed,
+            "--output-dir",
+            out,
+            "--overwrite-output-dir",
+        ],
+        log=out.with_suffix(".log"),
+    )
     return json.loads((out / "metrics.json").read_text())["accuracy"]
 
 
@@ -45,14 +75,18 @@ def probes(model_dir, rows: int) -> dict:
 
     transformers.logging.set_verbosity_error()  # no load report for the heads BertModel leaves out
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    tokenizer, encoder = AutoTokenizer.from_pretrained(model_dir), BertModel.from_pretrained(model_dir).eval().to(device)
+    tokenizer, encoder = (
+        AutoTokenizer.from_pretrained(model_dir),
+        BertModel.from_pretrained(model_dir).eval().to(device),
+    )
 
     def features(texts):
         cls, mean = [], []
         with torch.inference_mode():
             for i in range(0, len(texts), 128):
-                batch = tokenizer(texts[i:i + 128], padding=True, truncation=True, max_length=128,
-                                  return_tensors="pt").to(device)
+                batch = tokenizer(
+                    texts[i : i + 128], padding=True, truncation=True, max_length=128, return_tensors="pt"
+                ).to(device)
                 hidden = encoder(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).float()
                 cls.append(hidden[:, 0].cpu())
@@ -61,8 +95,10 @@ def probes(model_dir, rows: int) -> dict:
 
     (train_x, train_y), (dev_x, dev_y) = read_sst2("train.tsv", rows), read_sst2("dev.tsv")
     train, dev = features(train_x), features(dev_x)
-    return {kind: logistic_probe(train[kind], torch.tensor(train_y), dev[kind], torch.tensor(dev_y))
-            for kind in ("cls", "mean")}
+    return {
+        kind: logistic_probe(train[kind], torch.tensor(train_y), dev[kind], torch.tensor(dev_y))
+        for kind in ("cls", "mean")
+    }
 
 
 def logistic_probe(x, y, x_dev, y_dev) -> float:
@@ -86,15 +122,39 @@ def logistic_probe(x, y, x_dev, y_dev) -> float:
 
 
 def pretrain(init, corpus, out, args) -> dict:
-    measured = run_measured([BIN / "bertcli", "pretrain", "--model", init, "--train-file", corpus, "--output-dir", out,
-                             "--max-steps", args.steps, "--batch-size", args.batch_size, "--lr", args.lr,
-                             "--warmup-ratio", "0.06", "--max-seq-length", args.seq_length, "--eval-steps", args.steps,
-                             "--save-steps", "0", "--overwrite-output-dir", *shlex.split(args.pretrain_flags)],
-                            log=out.with_suffix(".log"))
+    measured = run_measured(
+        [
+            BIN / "bertcli",
+            "pretrain",
+            "--model",
+            init,
+            "--train-file",
+            corpus,
+            "--output-dir",
+            out,
+            "--max-steps",
+            args.steps,
+            "--batch-size",
+            args.batch_size,
+            "--lr",
+            args.lr,
+            "--warmup-ratio",
+            "0.06",
+            "--max-seq-length",
+            args.seq_length,
+            "--eval-steps",
+            args.steps,
+            "--save-steps",
+            "0",
+            "--overwrite-output-dir",
+            *shlex.split(args.pretrain_flags),
+        ],
+        log=out.with_suffix(".log"),
+    )
     return {**measured, **json.loads((out / "metrics.json").read_text())}
 
 
-def main() -> None:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -102,20 +162,43 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
     parser.add_argument("--rows", type=int, default=8000, help="SST-2 training rows for fine-tuning and probes")
-    parser.add_argument("--pretrain-flags", default="", help='more flags for bertcli pretrain: "--mixed-precision bf16"')
-    parser.add_argument("--with-sst2-text", action="store_true",
-                        help="also pre-train a model on WikiText-2 plus the SST-2 training sentences (unlabelled)")
-    parser.add_argument("--parallel", type=int, default=1, help="fine-tuning runs at a time (a GPU has room for several)")
+    parser.add_argument(
+        "--pretrain-flags", default="", help='more flags for bertcli pretrain: "--mixed-precision bf16"'
+    )
+    parser.add_argument(
+        "--with-sst2-text",
+        action="store_true",
+        help="also pre-train a model on WikiText-2 plus the SST-2 training sentences (unlabelled)",
+    )
+    parser.add_argument(
+        "--parallel", type=int, default=1, help="fine-tuning runs at a time (a GPU has room for several)"
+    )
     parser.add_argument("--name", default="pretraining_gain", help="results file name in bench/results/")
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
     work = WORK / "gain"
     work.mkdir(parents=True, exist_ok=True)
     wikitext = wikitext2_text()
     corpus = work / "wikitext2.txt"
     corpus.write_text(wikitext, encoding="utf-8")
     init, pretrained = work / "mini-init", work / "mini-pretrained"
-    run_measured([BIN / "bertcli", "init-model", init, "--size", "mini", "--corpus", corpus, "--vocab-size", "8000",
-                  "--overwrite-output-dir"])
+    run_measured(
+        [
+            BIN / "bertcli",
+            "init-model",
+            init,
+            "--size",
+            "mini",
+            "--corpus",
+            corpus,
+            "--vocab-size",
+            "8000",
+            "--overwrite-output-dir",
+        ]
+    )
     starts = {"random init": init, "pre-trained": pretrained}
     results = {"args": vars(args), "pretraining": {"pre-trained": pretrain(init, corpus, pretrained, args)}}
     if args.with_sst2_text:
@@ -124,23 +207,39 @@ def main() -> None:
         mixed = work / "wikitext2-sst2.txt"
         mixed.write_text(wikitext + "".join(f" = review = \n {s}\n" for s in sentences), encoding="utf-8")
         starts["pre-trained + SST-2 text"] = work / "mini-pretrained-sst2"
-        results["pretraining"]["pre-trained + SST-2 text"] = pretrain(init, mixed, starts["pre-trained + SST-2 text"], args)
+        results["pretraining"]["pre-trained + SST-2 text"] = pretrain(
+            init, mixed, starts["pre-trained + SST-2 text"], args
+        )
     with ThreadPoolExecutor(args.parallel) as pool:
-        runs = {(name, seed): pool.submit(finetune, start, work / f"sst2-{start.name}-s{seed}", seed, args.rows)
-                for name, start in starts.items() for seed in args.seeds}
+        runs = {
+            (name, seed): pool.submit(finetune, start, work / f"sst2-{start.name}-s{seed}", seed, args.rows)
+            for name, start in starts.items()
+            for seed in args.seeds
+        }
         accuracies = {key: run.result() for key, run in runs.items()}
     for name, start in starts.items():
         scores = [accuracies[name, seed] for seed in args.seeds]
         results[name] = {"accuracies": scores, "mean": statistics.mean(scores), "probes": probes(start, args.rows)}
     table = markdown(
         ["starting point", "SST-2 dev accuracy per seed", "mean", "probe [CLS]", "probe mean-pooled"],
-        [[name, " / ".join(f"{a:.3f}" for a in results[name]["accuracies"]), round(results[name]["mean"], 3),
-          round(results[name]["probes"]["cls"], 3), round(results[name]["probes"]["mean"], 3)] for name in starts])
+        [
+            [
+                name,
+                " / ".join(f"{a:.3f}" for a in results[name]["accuracies"]),
+                round(results[name]["mean"], 3),
+                round(results[name]["probes"]["cls"], 3),
+                round(results[name]["probes"]["mean"], 3),
+            ]
+            for name in starts
+        ],
+    )
     for name, p in results["pretraining"].items():
         gpu = f", peak GPU {p['peak_gpu_memory_mb']} MB" if "peak_gpu_memory_mb" in p else ""
-        table += (f"\n\n{name}: {args.steps} steps x {args.batch_size} x {args.seq_length} tokens, "
-                  f"{p['train_tokens_per_second']} tokens/s, held-out MLM accuracy {p['mlm_accuracy']:.3f}, "
-                  f"NSP accuracy {p['nsp_accuracy']:.3f}, peak {p['peak_mb']:.0f} MB{gpu}, {p['seconds']:.0f} s")
+        table += (
+            f"\n\n{name}: {args.steps} steps x {args.batch_size} x {args.seq_length} tokens, "
+            f"{p['train_tokens_per_second']} tokens/s, held-out MLM accuracy {p['mlm_accuracy']:.3f}, "
+            f"NSP accuracy {p['nsp_accuracy']:.3f}, peak {p['peak_mb']:.0f} MB{gpu}, {p['seconds']:.0f} s"
+        )
     write_results(args.name, results, table + "\n")
 
 

@@ -25,7 +25,9 @@ def timed(command: list, expect: int) -> float:
     done = subprocess.run([str(c) for c in command], capture_output=True, text=True, env=ENV, cwd=ROOT)
     seconds = time.perf_counter() - start
     if done.returncode != expect:
-        raise RuntimeError(f"{' '.join(map(str, command))} exited {done.returncode}, not {expect}:\n{done.stderr[-2000:]}")
+        raise RuntimeError(
+            f"{' '.join(map(str, command))} exited {done.returncode}, not {expect}:\n{done.stderr[-2000:]}"
+        )
     return seconds
 
 
@@ -41,15 +43,44 @@ def main(argv=None) -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     model = WORK / "startup-tiny"
     if not (model / "config.json").is_file():
-        timed([BIN / "bertcli", "init-model", model, "--size", "tiny", "--corpus", DEMO / "corpus.txt",
-               "--vocab-size", "2000", "--overwrite-output-dir"], 0)
-    finetune = [BIN / "bertcli", "finetune", "cls", "--model", model, "--train-file", DEMO / "train.csv",
-                "--validation-file", DEMO / "validation.csv", "--text-column", "sentence", "--max-eval-samples", "32",
-                "--max-seq-length", "32"]
+        timed(
+            [
+                BIN / "bertcli",
+                "init-model",
+                model,
+                "--size",
+                "tiny",
+                "--corpus",
+                DEMO / "corpus.txt",
+                "--vocab-size",
+                "2000",
+                "--overwrite-output-dir",
+            ],
+            0,
+        )
+    finetune = [
+        BIN / "bertcli",
+        "finetune",
+        "cls",
+        "--model",
+        model,
+        "--train-file",
+        DEMO / "train.csv",
+        "--validation-file",
+        DEMO / "validation.csv",
+        "--text-column",
+        "sentence",
+        "--max-eval-samples",
+        "32",
+        "--max-seq-length",
+        "32",
+    ]
     commands = {
         "refuse --lr -1": ([*finetune, "--output-dir", WORK / "startup-refused", "--lr", "-1"], 2),
-        "one-step run": ([*finetune, "--output-dir", WORK / "startup-run", "--overwrite-output-dir", "--max-steps", "1"],
-                         0),
+        "one-step run": (
+            [*finetune, "--output-dir", WORK / "startup-run", "--overwrite-output-dir", "--max-steps", "1"],
+            0,
+        ),
         "bertcli --version": ([BIN / "bertcli", "--version"], 0),
         "python -c 'import torch'": ([sys.executable, "-c", "import torch"], 0),
     }
@@ -61,8 +92,10 @@ def main(argv=None) -> None:
     median = {name: statistics.median(t) for name, t in times.items()}
     ratio = median["refuse --lr -1"] / median["one-step run"]
     rows = [[name, round(median[name], 2), f"{median[name] / median['one-step run']:.2f}x"] for name in commands]
-    table = (f"Start-up (median of {args.repeats}): refusing a bad value takes {ratio:.2f}x the time of a whole "
-             "one-step tiny run\n\n" + markdown(["command", "seconds", "of the one-step run"], rows))
+    table = (
+        f"Start-up (median of {args.repeats}): refusing a bad value takes {ratio:.2f}x the time of a whole "
+        "one-step tiny run\n\n" + markdown(["command", "seconds", "of the one-step run"], rows)
+    )
     write_results(args.name, {"median_s": median, "all_s": times, "refusal_vs_run": ratio}, table)
 
 

@@ -22,7 +22,9 @@ class LengthGroupedBatchSampler:
     Accelerate's sharding across processes counts on it (a short batch mid-epoch would be dropped).
     """
 
-    def __init__(self, lengths: Sequence[int], batch_size: int, seed: int, group_by_length: bool = True, group: int = 50):
+    def __init__(
+        self, lengths: Sequence[int], batch_size: int, seed: int, group_by_length: bool = True, group: int = 50
+    ):
         self.lengths = torch.as_tensor(lengths)
         self.batch_size = batch_size
         self.seed = seed

@@ -38,8 +38,9 @@ from bertcli.yamlio import load_yaml
 MixedPrecision = Literal["no", "fp16", "bf16"]
 
 
-def setting(default: Any = None, *, help: str, default_text: str | None = None, cli: bool = True,
-            evaluate: bool = True) -> Any:
+def setting(
+    default: Any = None, *, help: str, default_text: str | None = None, cli: bool = True, evaluate: bool = True
+) -> Any:
     """A configuration field and its flag: `help` for --help; `default_text` describes a default of None
     ("from --epochs"); `cli=False` keeps a setting to recipes and config files (structured values);
     `evaluate=False` leaves a data setting out of `bertcli evaluate` (the training file)."""
@@ -87,8 +88,9 @@ class TrainConfig:
     """The training flags every training command shares. Each field becomes a CLI flag (`--grad-accum`)."""
 
     epochs: float = setting(3.0, help="Number of passes over the training data.")
-    max_steps: int | None = setting(help="Stop after this many optimizer steps (overrides --epochs).",
-                                    default_text="from --epochs")
+    max_steps: int | None = setting(
+        help="Stop after this many optimizer steps (overrides --epochs).", default_text="from --epochs"
+    )
     batch_size: int = setting(32, help="Examples per device per forward pass.")
     eval_batch_size: int | None = setting(help="Evaluation batch size.", default_text="2 x --batch-size")
     grad_accum: int = setting(1, help="Gradient accumulation: forward passes per optimizer step.")
@@ -104,17 +106,22 @@ class TrainConfig:
     save_steps: int = setting(500, help="Save a full checkpoint every N optimizer steps (0: never).")
     save_total_limit: int | None = setting(2, help="Keep at most this many checkpoints (the best one is always kept).")
     resume_from_checkpoint: str | None = setting(
-        help="Resume from a checkpoint directory, or 'auto' for the latest in the output dir.")
+        help="Resume from a checkpoint directory, or 'auto' for the latest in the output dir."
+    )
     max_train_samples: int | None = setting(help="Use only the first N training examples.")
     max_eval_samples: int | None = setting(help="Use only the first N evaluation examples.")
     logging_steps: int = setting(50, help="Log loss, learning rate and speed every N steps.")
     group_by_length: bool = setting(True, help="Batch training examples of similar length together (less padding).")
-    metric_for_best: str | None = setting(help="Metric that picks the best checkpoint.",
-                                          default_text="the task's main metric")
+    metric_for_best: str | None = setting(
+        help="Metric that picks the best checkpoint.", default_text="the task's main metric"
+    )
     report_to: str = setting("none", help="Experiment tracker: none, tensorboard, wandb, ...")
     overwrite_output_dir: bool = setting(False, help="Replace an output directory that already holds a run.")
-    allow_pickle: bool = setting(False, help="Load pickled weights (pytorch_model.bin) when a model has no "
-                                             "safetensors; pickles can run code: only for sources you trust.")
+    allow_pickle: bool = setting(
+        False,
+        help="Load pickled weights (pytorch_model.bin) when a model has no "
+        "safetensors; pickles can run code: only for sources you trust.",
+    )
 
 
 @dataclass
@@ -257,7 +264,9 @@ def resolve(spec, recipe: str | None, config_file: str | None, flags: dict, trai
     known_top = {f.name for f in dataclasses.fields(RunConfig)}
     unknown = sorted(set(merged) - known_top)
     if unknown:
-        raise BertcliError(f"unknown setting '{unknown[0]}': valid top-level settings are {', '.join(sorted(known_top))}")
+        raise BertcliError(
+            f"unknown setting '{unknown[0]}': valid top-level settings are {', '.join(sorted(known_top))}"
+        )
     cfg = RunConfig(
         task=spec.name,
         model=_coerce(merged.get("model"), str | None, "model"),
@@ -294,7 +303,10 @@ def validate(cfg: RunConfig, training: bool = True) -> None:
     checks = [
         (t.lr > 0, f"--lr must be positive, got {t.lr}"),
         (t.batch_size >= 1, f"--batch-size must be at least 1, got {t.batch_size}"),
-        (t.eval_batch_size is None or t.eval_batch_size >= 1, f"--eval-batch-size must be at least 1, got {t.eval_batch_size}"),
+        (
+            t.eval_batch_size is None or t.eval_batch_size >= 1,
+            f"--eval-batch-size must be at least 1, got {t.eval_batch_size}",
+        ),
         (t.grad_accum >= 1, f"--grad-accum must be at least 1, got {t.grad_accum}"),
         (t.epochs > 0, f"--epochs must be positive, got {t.epochs}"),
         (t.max_steps is None or t.max_steps >= 1, f"--max-steps must be at least 1, got {t.max_steps}"),
@@ -304,10 +316,19 @@ def validate(cfg: RunConfig, training: bool = True) -> None:
         (t.max_seq_length >= 8, f"--max-seq-length must be at least 8, got {t.max_seq_length}"),
         (t.eval_steps is None or t.eval_steps >= 1, f"--eval-steps must be at least 1, got {t.eval_steps}"),
         (t.save_steps >= 0, f"--save-steps must be zero or positive, got {t.save_steps}"),
-        (t.save_total_limit is None or t.save_total_limit >= 1, f"--save-total-limit must be at least 1, got {t.save_total_limit}"),
+        (
+            t.save_total_limit is None or t.save_total_limit >= 1,
+            f"--save-total-limit must be at least 1, got {t.save_total_limit}",
+        ),
         (t.logging_steps >= 1, f"--logging-steps must be at least 1, got {t.logging_steps}"),
-        (t.max_train_samples is None or t.max_train_samples >= 1, f"--max-train-samples must be at least 1, got {t.max_train_samples}"),
-        (t.max_eval_samples is None or t.max_eval_samples >= 1, f"--max-eval-samples must be at least 1, got {t.max_eval_samples}"),
+        (
+            t.max_train_samples is None or t.max_train_samples >= 1,
+            f"--max-train-samples must be at least 1, got {t.max_train_samples}",
+        ),
+        (
+            t.max_eval_samples is None or t.max_eval_samples >= 1,
+            f"--max-eval-samples must be at least 1, got {t.max_eval_samples}",
+        ),
     ]
     for ok, message in checks:
         if not ok:

@@ -83,8 +83,10 @@ def diagnose(path: Path, ext: str) -> str | None:
         try:
             line.decode("utf-8")
         except UnicodeDecodeError as e:
-            return (f"line {number} is not valid UTF-8 (byte 0x{line[e.start]:02x} at column {e.start + 1}): "
-                    "save the file as UTF-8")
+            return (
+                f"line {number} is not valid UTF-8 (byte 0x{line[e.start]:02x} at column {e.start + 1}): "
+                "save the file as UTF-8"
+            )
     text = raw.decode("utf-8")
     if ext in (".csv", ".tsv"):
         delimiter, quoting = ("\t", csv.QUOTE_NONE) if ext == ".tsv" else (",", csv.QUOTE_MINIMAL)
@@ -94,8 +96,10 @@ def diagnose(path: Path, ext: str) -> str | None:
         for row in reader:
             rows += 1
             if row and len(row) != len(header):
-                return (f"line {reader.line_num} has {len(row)} fields where the header has {len(header)}: "
-                        "quote fields that contain the delimiter, or fix that row")
+                return (
+                    f"line {reader.line_num} has {len(row)} fields where the header has {len(header)}: "
+                    "quote fields that contain the delimiter, or fix that row"
+                )
         if rows == 0:
             return "the file holds a header but no examples"
     if ext in (".json", ".jsonl"):
@@ -129,8 +133,11 @@ def drop_empty_texts(dataset: datasets.Dataset, columns: list[str], source: str)
     if len(empty) == len(dataset):
         raise BertcliError(f"{source}: every row has empty {names}: check the file and the column flags")
     first = ", ".join(str(i + 1) for i in empty[:5]) + (", ..." if len(empty) > 5 else "")
-    print(f"bertcli: warning: {source}: skipped {len(empty)} of {len(dataset)} rows with empty {names} "
-          f"(data rows {first})", file=sys.stderr)
+    print(
+        f"bertcli: warning: {source}: skipped {len(empty)} of {len(dataset)} rows with empty {names} "
+        f"(data rows {first})",
+        file=sys.stderr,
+    )
     dropped = set(empty)
     return dataset.select([i for i in range(len(dataset)) if i not in dropped])
 

@@ -47,8 +47,12 @@ class F1(_LocalMetric):
         cm = _confusion(predictions, references)
         tp = np.diag(cm).astype(float)
         precision_denominator, recall_denominator = cm.sum(0), cm.sum(1)
-        f1 = np.divide(2 * tp, precision_denominator + recall_denominator,
-                       out=np.zeros_like(tp), where=(precision_denominator + recall_denominator) > 0)
+        f1 = np.divide(
+            2 * tp,
+            precision_denominator + recall_denominator,
+            out=np.zeros_like(tp),
+            where=(precision_denominator + recall_denominator) > 0,
+        )
         if average == "binary":
             return {"f1": float(f1[pos_label]) if pos_label < len(f1) else 0.0}
         if average == "macro":
@@ -111,8 +115,10 @@ def classification_report(predictions: np.ndarray, references: np.ndarray, label
     f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(k), where=(precision + recall) > 0)
     return {
         "confusion_matrix": {"labels": labels, "matrix": matrix.tolist()},
-        "per_class": {label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-                      for label, p, r, f, s in zip(labels, precision, recall, f1, actual)},
+        "per_class": {
+            label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+            for label, p, r, f, s in zip(labels, precision, recall, f1, actual)
+        },
     }
 
 
@@ -161,8 +167,9 @@ class Squad(evaluate.Metric):
         if self.version_2:
             prediction["no_answer_probability"] = datasets.Value("float64")
         answers = datasets.Sequence({"text": datasets.Value("string"), "answer_start": datasets.Value("int32")})
-        features = datasets.Features({"predictions": prediction,
-                                      "references": {"id": datasets.Value("string"), "answers": answers}})
+        features = datasets.Features(
+            {"predictions": prediction, "references": {"id": datasets.Value("string"), "answers": answers}}
+        )
         return evaluate.MetricInfo(description=self.__doc__, citation="", inputs_description="", features=features)
 
     def _compute(self, predictions, references, best_non_null: list[str] | None = None):
@@ -170,8 +177,11 @@ class Squad(evaluate.Metric):
         exact, f1 = {}, {}
         for p in predictions:
             exact[p["id"]], f1[p["id"]] = squad_scores(p["prediction_text"], golds[p["id"]])
-        results = {"exact_match": 100 * np.mean(list(exact.values())), "f1": 100 * np.mean(list(f1.values())),
-                   "total": len(exact)}
+        results = {
+            "exact_match": 100 * np.mean(list(exact.values())),
+            "f1": 100 * np.mean(list(f1.values())),
+            "total": len(exact),
+        }
         if not self.version_2:
             return results
         has_answer = {k: bool([g for g in v if normalize_answer(g)]) for k, v in golds.items()}

@@ -24,11 +24,15 @@ PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json")
 
 
 def _not_found(model: str, error: Exception) -> BertcliError:
-    where = "directory exists but holds no usable model" if Path(model).is_dir() else (
-        "not a local directory, and the Hugging Face Hub could not provide it"
+    where = (
+        "directory exists but holds no usable model"
+        if Path(model).is_dir()
+        else ("not a local directory, and the Hugging Face Hub could not provide it")
     )
-    return BertcliError(f"cannot load model '{model}': {where} ({str(error).splitlines()[0]}); "
-                        "pass a directory made by bertcli or `init-model`, or a hub model name")
+    return BertcliError(
+        f"cannot load model '{model}': {where} ({str(error).splitlines()[0]}); "
+        "pass a directory made by bertcli or `init-model`, or a hub model name"
+    )
 
 
 def load_config(model: str):
@@ -39,8 +43,10 @@ def load_config(model: str):
     except (OSError, ValueError) as e:
         raise _not_found(model, e) from e
     if config.model_type != "bert":
-        raise BertcliError(f"model '{model}' is a {config.model_type} model, not a BERT (model_type 'bert'): "
-                           "pass a BERT checkpoint or a directory made by bertcli or `init-model`")
+        raise BertcliError(
+            f"model '{model}' is a {config.model_type} model, not a BERT (model_type 'bert'): "
+            "pass a BERT checkpoint or a directory made by bertcli or `init-model`"
+        )
     return config
 
 
@@ -52,8 +58,10 @@ def load_tokenizer(model: str):
     except (OSError, ValueError) as e:
         raise _not_found(model, e) from e
     if len(tokenizer) <= len(tokenizer.all_special_tokens):  # transformers builds an empty one when files are missing
-        raise BertcliError(f"model '{model}' has no tokenizer (no tokenizer.json or vocab.txt): copy the tokenizer "
-                           "files of the model it was trained from into it")
+        raise BertcliError(
+            f"model '{model}' has no tokenizer (no tokenizer.json or vocab.txt): copy the tokenizer "
+            "files of the model it was trained from into it"
+        )
     if not tokenizer.is_fast:
         raise BertcliError(f"model '{model}' has no fast tokenizer (tokenizer.json): bertcli needs one for offsets")
     return tokenizer
@@ -63,8 +71,9 @@ def load_pretrained(auto_class, model: str, allow_pickle: bool = False, **kwargs
     """`auto_class.from_pretrained(model)` from safetensors only, unless the user allows pickled weights;
     never with remote code."""
     try:
-        return auto_class.from_pretrained(model, use_safetensors=None if allow_pickle else True,
-                                          trust_remote_code=False, **kwargs)
+        return auto_class.from_pretrained(
+            model, use_safetensors=None if allow_pickle else True, trust_remote_code=False, **kwargs
+        )
     except OSError as e:
         if not allow_pickle and any((Path(model) / name).is_file() for name in PICKLE_WEIGHTS):
             raise BertcliError(

@@ -10,17 +10,75 @@ import csv
 import random
 from pathlib import Path
 
-POSITIVE = ["good", "great", "excellent", "wonderful", "superb", "delightful", "brilliant", "charming",
-            "moving", "funny", "gripping", "beautiful", "clever", "memorable", "fresh", "touching"]
-NEGATIVE = ["bad", "awful", "terrible", "boring", "dull", "poor", "dreadful", "tedious",
-            "clumsy", "bland", "forgettable", "messy", "lifeless", "predictable", "weak", "annoying"]
-SUBJECTS = ["the movie", "the film", "the plot", "the acting", "the story", "the script", "the ending",
-            "the soundtrack", "the cast", "the dialogue", "this picture", "the direction", "the pacing",
-            "the lead performance", "the second half", "the opening scene", "the cinematography"]
+POSITIVE = [
+    "good",
+    "great",
+    "excellent",
+    "wonderful",
+    "superb",
+    "delightful",
+    "brilliant",
+    "charming",
+    "moving",
+    "funny",
+    "gripping",
+    "beautiful",
+    "clever",
+    "memorable",
+    "fresh",
+    "touching",
+]
+NEGATIVE = [
+    "bad",
+    "awful",
+    "terrible",
+    "boring",
+    "dull",
+    "poor",
+    "dreadful",
+    "tedious",
+    "clumsy",
+    "bland",
+    "forgettable",
+    "messy",
+    "lifeless",
+    "predictable",
+    "weak",
+    "annoying",
+]
+SUBJECTS = [
+    "the movie",
+    "the film",
+    "the plot",
+    "the acting",
+    "the story",
+    "the script",
+    "the ending",
+    "the soundtrack",
+    "the cast",
+    "the dialogue",
+    "this picture",
+    "the direction",
+    "the pacing",
+    "the lead performance",
+    "the second half",
+    "the opening scene",
+    "the cinematography",
+]
 VERBS = ["was", "is", "felt", "seemed", "turned out", "looked", "remains", "proved"]
 ADVERBS = ["", "", "really", "very", "quite", "truly", "rather", "surprisingly", "genuinely", "utterly"]
-TAILS = ["", "", "", "from start to finish", "for most of its running time", "in every scene",
-         "despite the hype", "as the critics said", "even on a second viewing", "for a summer release"]
+TAILS = [
+    "",
+    "",
+    "",
+    "from start to finish",
+    "for most of its running time",
+    "in every scene",
+    "despite the hype",
+    "as the critics said",
+    "even on a second viewing",
+    "for a summer release",
+]
 TEMPLATES = [
     "{subject} {verb} {adverb} {word} {tail}",
     "i thought {subject} {verb} {adverb} {word}",
@@ -44,9 +102,14 @@ def sentence(rng: random.Random, positive: bool) -> str:
     template = rng.choice(NEGATED if negated else TEMPLATES)
     positive_word = positive != negated
     text = template.format(
-        subject=rng.choice(SUBJECTS), subject2=rng.choice(SUBJECTS), verb=rng.choice(VERBS),
-        verb2=rng.choice(VERBS), adverb=rng.choice(ADVERBS), tail=rng.choice(TAILS),
-        word=rng.choice(POSITIVE if positive_word else NEGATIVE), neutral=rng.choice(NEUTRAL),
+        subject=rng.choice(SUBJECTS),
+        subject2=rng.choice(SUBJECTS),
+        verb=rng.choice(VERBS),
+        verb2=rng.choice(VERBS),
+        adverb=rng.choice(ADVERBS),
+        tail=rng.choice(TAILS),
+        word=rng.choice(POSITIVE if positive_word else NEGATIVE),
+        neutral=rng.choice(NEUTRAL),
     )
     return " ".join(text.split()) + " ."
 

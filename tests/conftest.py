@@ -19,8 +19,13 @@ from tests import synthetic
 @pytest.fixture(scope="session", autouse=True)
 def isolated_hf_cache(tmp_path_factory):
     root = tmp_path_factory.mktemp("hf")
-    os.environ.update(HF_HOME=str(root), HF_DATASETS_CACHE=str(root / "datasets"), HF_HUB_OFFLINE="1",
-                      HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    os.environ.update(
+        HF_HOME=str(root),
+        HF_DATASETS_CACHE=str(root / "datasets"),
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+    )
     yield root
 
 

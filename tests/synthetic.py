@@ -8,8 +8,32 @@ from pathlib import Path
 
 POSITIVE = ["good", "great", "excellent", "wonderful", "superb", "lovely"]
 NEGATIVE = ["bad", "awful", "terrible", "boring", "dull", "poor"]
-FILLER = ["the", "movie", "film", "plot", "acting", "story", "was", "is", "really", "quite", "very", "and",
-          "a", "with", "of", "cast", "script", "ending", "music", "scenes", "it", "felt", "seemed", "overall"]
+FILLER = [
+    "the",
+    "movie",
+    "film",
+    "plot",
+    "acting",
+    "story",
+    "was",
+    "is",
+    "really",
+    "quite",
+    "very",
+    "and",
+    "a",
+    "with",
+    "of",
+    "cast",
+    "script",
+    "ending",
+    "music",
+    "scenes",
+    "it",
+    "felt",
+    "seemed",
+    "overall",
+]
 
 
 def _filler(rng: random.Random, n: int) -> list[str]:
@@ -76,8 +100,10 @@ def qa(n: int, seed: int, unanswerable: float = 0.0) -> list[dict]:
         person = rng.choice(NAMES)
         city = rng.choice(CITIES)
         parts = [" ".join(_filler(rng, rng.randint(2, 8))) + " ." for _ in range(rng.randint(1, 6))]
-        parts += [f"the film was shot in {rng.choice(['summer', 'winter', 'spring'])} .",
-                  f"{rng.choice(NAMES)} went home once ."]
+        parts += [
+            f"the film was shot in {rng.choice(['summer', 'winter', 'spring'])} .",
+            f"{rng.choice(NAMES)} went home once .",
+        ]
         answerable = rng.random() >= unanswerable
         if answerable:
             parts.append(f"{person} lives in {city} .")
@@ -85,9 +111,13 @@ def qa(n: int, seed: int, unanswerable: float = 0.0) -> list[dict]:
         context = " ".join(parts)
         answers = {"text": [], "answer_start": []}
         if answerable:
-            answers = {"text": [city], "answer_start": [context.index(f"{person} lives in ") + len(f"{person} lives in ")]}
-        rows.append({"id": f"q{seed}-{i}", "question": f"where does {person} live ?", "context": context,
-                     "answers": answers})
+            answers = {
+                "text": [city],
+                "answer_start": [context.index(f"{person} lives in ") + len(f"{person} lives in ")],
+            }
+        rows.append(
+            {"id": f"q{seed}-{i}", "question": f"where does {person} live ?", "context": context, "answers": answers}
+        )
     return rows
 
 
@@ -102,10 +132,23 @@ def write_squad_json(path: Path, rows: list[dict], version: str = "1.1") -> Path
     """The official nested form: one article, one paragraph per record."""
     import json
 
-    paragraphs = [{"context": r["context"], "qas": [{
-        "id": r["id"], "question": r["question"],
-        "answers": [{"text": t, "answer_start": s} for t, s in zip(r["answers"]["text"], r["answers"]["answer_start"])],
-        **({"is_impossible": not r["answers"]["text"]} if version != "1.1" else {})}]} for r in rows]
+    paragraphs = [
+        {
+            "context": r["context"],
+            "qas": [
+                {
+                    "id": r["id"],
+                    "question": r["question"],
+                    "answers": [
+                        {"text": t, "answer_start": s}
+                        for t, s in zip(r["answers"]["text"], r["answers"]["answer_start"])
+                    ],
+                    **({"is_impossible": not r["answers"]["text"]} if version != "1.1" else {}),
+                }
+            ],
+        }
+        for r in rows
+    ]
     path.write_text(json.dumps({"version": version, "data": [{"title": "synthetic", "paragraphs": paragraphs}]}))
     return path
 

@@ -66,8 +66,10 @@ def test_sorted_batches_for_evaluation():
 
 
 def test_pad_batch_pads_to_the_longest_and_builds_the_attention_mask():
-    features = [{"input_ids": [2, 7, 3], "token_type_ids": [0, 0, 0], "labels": 1},
-                {"input_ids": [2, 3], "token_type_ids": [0, 0], "labels": 0}]
+    features = [
+        {"input_ids": [2, 7, 3], "token_type_ids": [0, 0, 0], "labels": 1},
+        {"input_ids": [2, 3], "token_type_ids": [0, 0], "labels": 0},
+    ]
     batch = pad_batch(features, {"input_ids": 9, "token_type_ids": 0})
     assert batch["input_ids"].tolist() == [[2, 7, 3], [2, 3, 9]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]

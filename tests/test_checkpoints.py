@@ -2,8 +2,8 @@
 
 import pytest
 
-from bertcli.training.checkpoints import Checkpointer, list_checkpoints
 from bertcli.errors import BertcliError
+from bertcli.training.checkpoints import Checkpointer, list_checkpoints
 
 
 class _Accelerator:

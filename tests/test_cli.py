@@ -23,10 +23,30 @@ def test_version_and_help_of_every_command():
         result = run_cli(*command, "--help")
         assert result.code == 0, result.stderr
     help_text = run_cli("finetune", "cls", "--help").stdout
-    for flag in ("--epochs", "--max-steps", "--batch-size", "--grad-accum", "--lr", "--weight-decay", "--warmup-ratio",
-                 "--max-seq-length", "--seed", "--mixed-precision", "--eval-steps", "--save-steps", "--save-total-limit",
-                 "--resume-from-checkpoint", "--max-train-samples", "--max-eval-samples", "--report-to", "--config",
-                 "--overwrite-output-dir", "--text-column", "--text-pair-column", "--label-column"):
+    for flag in (
+        "--epochs",
+        "--max-steps",
+        "--batch-size",
+        "--grad-accum",
+        "--lr",
+        "--weight-decay",
+        "--warmup-ratio",
+        "--max-seq-length",
+        "--seed",
+        "--mixed-precision",
+        "--eval-steps",
+        "--save-steps",
+        "--save-total-limit",
+        "--resume-from-checkpoint",
+        "--max-train-samples",
+        "--max-eval-samples",
+        "--report-to",
+        "--config",
+        "--overwrite-output-dir",
+        "--text-column",
+        "--text-pair-column",
+        "--label-column",
+    ):
         assert flag in help_text, flag
     flat = " ".join(help_text.split())
     assert "learning rate (AdamW). [default: 5e-05]" in flat and "per forward pass. [default: 32]" in flat
@@ -71,23 +91,38 @@ def test_init_model_cased_keeps_case(tmp_path, sentiment_data):
 
 @pytest.fixture
 def train_args(tiny_model, sentiment_data, tmp_path):
-    return ["finetune", "cls", "--model", tiny_model, "--output-dir", tmp_path / "out", "--train-file",
-            sentiment_data["train"], "--validation-file", sentiment_data["validation"], "--text-column", "sentence"]
+    return [
+        "finetune",
+        "cls",
+        "--model",
+        tiny_model,
+        "--output-dir",
+        tmp_path / "out",
+        "--train-file",
+        sentiment_data["train"],
+        "--validation-file",
+        sentiment_data["validation"],
+        "--text-column",
+        "sentence",
+    ]
 
 
-@pytest.mark.parametrize("extra, fragments", [
-    (["--lr", "-1"], ["--lr must be positive"]),
-    (["--batch-size", "0"], ["--batch-size must be at least 1"]),
-    (["--max-seq-length", "1024"], ["--max-seq-length 1024", "512 positions"]),
-    (["--recipe", "nope"], ["unknown recipe 'nope'", "sst2"]),
-    (["--text-column", "body"], ["column 'body' (--text-column) not found", "sentence, label"]),
-    (["--label-column", "stars"], ["column 'stars' (--label-column)"]),
-    (["--mixed-precision", "fp8"], ["fp8"]),
-    (["--no-such-flag"], ["No such option", "--help"]),
-    (["--metric-for-best", "bleu"], ["--metric-for-best bleu is not computed"]),
-    (["--resume-from-checkpoint", "/nowhere/step-3"], ["checkpoint not found"]),
-    (["--report-to", "no-such-tracker"], ["no-such-tracker", "--report-to"]),
-])
+@pytest.mark.parametrize(
+    "extra, fragments",
+    [
+        (["--lr", "-1"], ["--lr must be positive"]),
+        (["--batch-size", "0"], ["--batch-size must be at least 1"]),
+        (["--max-seq-length", "1024"], ["--max-seq-length 1024", "512 positions"]),
+        (["--recipe", "nope"], ["unknown recipe 'nope'", "sst2"]),
+        (["--text-column", "body"], ["column 'body' (--text-column) not found", "sentence, label"]),
+        (["--label-column", "stars"], ["column 'stars' (--label-column)"]),
+        (["--mixed-precision", "fp8"], ["fp8"]),
+        (["--no-such-flag"], ["No such option", "--help"]),
+        (["--metric-for-best", "bleu"], ["--metric-for-best bleu is not computed"]),
+        (["--resume-from-checkpoint", "/nowhere/step-3"], ["checkpoint not found"]),
+        (["--report-to", "no-such-tracker"], ["no-such-tracker", "--report-to"]),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(train_args, tmp_path, extra, fragments):
     result = run_cli(*train_args, *extra)
     assert_one_line_error(result, *fragments)
@@ -136,8 +171,23 @@ def test_debug_shows_the_traceback(train_args):
 
 
 def test_real_process_exit_status_and_stderr(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "bertcli", "finetune", "cls", "--recipe", "nope", "--model", "x",
-                             "--output-dir", str(tmp_path / "o")], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bertcli",
+            "finetune",
+            "cls",
+            "--recipe",
+            "nope",
+            "--model",
+            "x",
+            "--output-dir",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().startswith("bertcli: error: unknown recipe 'nope'")
     assert len(result.stderr.strip().splitlines()) == 1

@@ -52,14 +52,17 @@ def test_run_yaml_round_trips(tmp_path):
     assert "versions" in yaml.safe_load(path.read_text())
 
 
-@pytest.mark.parametrize("flags, message", [
-    ({"train": {"lr": -1.0}}, "--lr must be positive"),
-    ({"train": {"batch_size": 0}}, "--batch-size must be at least 1"),
-    ({"train": {"grad_accum": 0}}, "--grad-accum must be at least 1"),
-    ({"train": {"warmup_ratio": 1.5}}, "--warmup-ratio must be in [0, 1)"),
-    ({"train": {"mixed_precision": "fp8"}}, "must be one of no, fp16, bf16"),
-    ({"train": {"epochs": "many"}}, "train.epochs must be float"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        ({"train": {"lr": -1.0}}, "--lr must be positive"),
+        ({"train": {"batch_size": 0}}, "--batch-size must be at least 1"),
+        ({"train": {"grad_accum": 0}}, "--grad-accum must be at least 1"),
+        ({"train": {"warmup_ratio": 1.5}}, "--warmup-ratio must be in [0, 1)"),
+        ({"train": {"mixed_precision": "fp8"}}, "must be one of no, fp16, bf16"),
+        ({"train": {"epochs": "many"}}, "train.epochs must be float"),
+    ],
+)
 def test_invalid_values_are_rejected(tmp_path, flags, message):
     with pytest.raises(BertcliError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
         cls(tmp_path, recipe="sst2", **flags)

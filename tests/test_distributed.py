@@ -20,12 +20,36 @@ def test_two_processes_share_the_work_and_match_one_process(tmp_path, tiny_model
     validation = synthetic.write_csv(tmp_path / "validation.csv", rows[299:], ["sentence", "label"])  # 201: odd
     out = tmp_path / "out"
     torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
-    args = ["finetune", "cls", "--model", str(tiny_model), "--train-file", str(train), "--validation-file",
-            str(validation), "--text-column", "sentence", "--epochs", "6", "--batch-size", "16", "--eval-batch-size",
-            "16", "--save-steps", "5", "--lr", "1e-3", "--max-seq-length", "32"]
+    args = [
+        "finetune",
+        "cls",
+        "--model",
+        str(tiny_model),
+        "--train-file",
+        str(train),
+        "--validation-file",
+        str(validation),
+        "--text-column",
+        "sentence",
+        "--epochs",
+        "6",
+        "--batch-size",
+        "16",
+        "--eval-batch-size",
+        "16",
+        "--save-steps",
+        "5",
+        "--lr",
+        "1e-3",
+        "--max-seq-length",
+        "32",
+    ]
     result = subprocess.run(
         [torchrun, "--nproc_per_node", "2", "-m", "bertcli", *args, "--output-dir", str(out)],
-        capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())
@@ -34,7 +58,9 @@ def test_two_processes_share_the_work_and_match_one_process(tmp_path, tiny_model
     assert metrics["eval_samples"] == 201
     assert result.stdout.count("Saved the model") == 1  # only the main process reports
     assert sorted(p.name for p in (out / "checkpoints" / "step-55").glob("random_states_*")) == [
-        "random_states_0.pkl", "random_states_1.pkl"]
+        "random_states_0.pkl",
+        "random_states_1.pkl",
+    ]
 
     single = run_cli(*args, "--output-dir", tmp_path / "single", "--grad-accum", "2")
     assert single.code == 0, single.stderr

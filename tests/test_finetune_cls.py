@@ -14,8 +14,22 @@ from tests.conftest import TINY_TRAINING, run_cli
 
 
 def finetune(model, out, data, *extra):
-    return run_cli("finetune", "cls", "--model", model, "--output-dir", out, "--train-file", data["train"],
-                   "--validation-file", data["validation"], "--text-column", "sentence", *TINY_TRAINING, *extra)
+    return run_cli(
+        "finetune",
+        "cls",
+        "--model",
+        model,
+        "--output-dir",
+        out,
+        "--train-file",
+        data["train"],
+        "--validation-file",
+        data["validation"],
+        "--text-column",
+        "sentence",
+        *TINY_TRAINING,
+        *extra,
+    )
 
 
 def read_log(out: Path) -> list[dict]:
@@ -64,8 +78,14 @@ def test_saved_model_loads_in_transformers_and_pipeline(trained):
     assert model.config.id2label == {0: "negative", 1: "positive"}
     assert model.config.label2id == {"negative": 0, "positive": 1}
     classify = pipeline("text-classification", model=str(out))
-    predictions = classify(["the acting was really wonderful", "it felt dull and the ending was awful",
-                            "overall a superb film", "the plot seemed quite boring"])
+    predictions = classify(
+        [
+            "the acting was really wonderful",
+            "it felt dull and the ending was awful",
+            "overall a superb film",
+            "the plot seemed quite boring",
+        ]
+    )
     assert [p["label"] for p in predictions] == ["positive", "negative", "positive", "negative"]
 
 
@@ -94,8 +114,20 @@ def test_output_dir_is_never_overwritten_without_the_flag(trained, tiny_model, s
 def test_resume_ends_with_the_same_weights_as_an_uninterrupted_run(tmp_path, tiny_model, sentiment_data):
     # 600 examples / batch 32 = 19 batches an epoch; with --grad-accum 2, 10 steps an epoch: the run
     # crosses an epoch boundary and the checkpoint at step 6 sits in the middle of an epoch.
-    args = ["--max-steps", "14", "--save-steps", "6", "--save-total-limit", "5", "--eval-steps", "4",
-            "--grad-accum", "2", "--warmup-ratio", "0.2"]
+    args = [
+        "--max-steps",
+        "14",
+        "--save-steps",
+        "6",
+        "--save-total-limit",
+        "5",
+        "--eval-steps",
+        "4",
+        "--grad-accum",
+        "2",
+        "--warmup-ratio",
+        "0.2",
+    ]
     whole = finetune(tiny_model, tmp_path / "whole", sentiment_data, *args)
     assert whole.code == 0, whole.stderr
 
@@ -137,9 +169,27 @@ def test_sentence_pairs_use_segment_b(tmp_path, tiny_model):
     train = synthetic.write_csv(tmp_path / "train.csv", rows[:500], ["first", "second", "label"])
     validation = synthetic.write_csv(tmp_path / "validation.csv", rows[500:], ["first", "second", "label"])
     out = tmp_path / "pairs"
-    result = run_cli("finetune", "cls", "--model", tiny_model, "--output-dir", out, "--train-file", train,
-                     "--validation-file", validation, "--text-column", "first", "--text-pair-column", "second",
-                     "--epochs", "4", *TINY_TRAINING, "--max-seq-length", "48")
+    result = run_cli(
+        "finetune",
+        "cls",
+        "--model",
+        tiny_model,
+        "--output-dir",
+        out,
+        "--train-file",
+        train,
+        "--validation-file",
+        validation,
+        "--text-column",
+        "first",
+        "--text-pair-column",
+        "second",
+        "--epochs",
+        "4",
+        *TINY_TRAINING,
+        "--max-seq-length",
+        "48",
+    )
     assert result.code == 0, result.stderr
     # Only segment B decides the label, so a model that never saw it would sit at chance.
     assert result.metrics(out)["accuracy"] >= 0.9
@@ -152,8 +202,23 @@ def test_float_labels_train_a_regression_head(tmp_path, tiny_model):
     train = synthetic.write_csv(tmp_path / "train.csv", rows[:600], ["text", "score"])
     validation = synthetic.write_csv(tmp_path / "validation.csv", rows[600:], ["text", "score"])
     out = tmp_path / "regression"
-    result = run_cli("finetune", "cls", "--model", tiny_model, "--output-dir", out, "--train-file", train,
-                     "--validation-file", validation, "--label-column", "score", "--epochs", "5", *TINY_TRAINING)
+    result = run_cli(
+        "finetune",
+        "cls",
+        "--model",
+        tiny_model,
+        "--output-dir",
+        out,
+        "--train-file",
+        train,
+        "--validation-file",
+        validation,
+        "--label-column",
+        "score",
+        "--epochs",
+        "5",
+        *TINY_TRAINING,
+    )
     assert result.code == 0, result.stderr
     metrics = result.metrics(out)
     assert metrics["pearson"] > 0.8 and metrics["spearmanr"] > 0.8, metrics

@@ -45,13 +45,16 @@ def test_recipe_can_force_regression_on_integer_scores():
     assert labels([1, 2, 5], [3], problem_type="regression").problem_type == "regression"
 
 
-@pytest.mark.parametrize("train, evals, names, message", [
-    (["a", "b"], ["c"], None, "validation label 'c' is not among the labels a, b"),
-    ([0, 1, 2], [0], ["neg", "pos"], "label 2 is not an id of the 2 label names"),
-    (["a", "a"], ["a"], None, "a single class"),
-    (["x", "y"], ["x"], ["negative", "positive"], "training label 'x' is not among"),
-    (["a", None], ["a"], None, "some examples have no label"),
-])
+@pytest.mark.parametrize(
+    "train, evals, names, message",
+    [
+        (["a", "b"], ["c"], None, "validation label 'c' is not among the labels a, b"),
+        ([0, 1, 2], [0], ["neg", "pos"], "label 2 is not an id of the 2 label names"),
+        (["a", "a"], ["a"], None, "a single class"),
+        (["x", "y"], ["x"], ["negative", "positive"], "training label 'x' is not among"),
+        (["a", None], ["a"], None, "some examples have no label"),
+    ],
+)
 def test_labels_that_do_not_fit_are_errors(train, evals, names, message):
     with pytest.raises(BertcliError, match=message):
         labels(train, evals, names=names)

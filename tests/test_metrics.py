@@ -45,7 +45,9 @@ def test_matthews_correlation():
 def test_pearson_and_spearman_with_ties():
     x, y = [1.0, 2.0, 3.0, 4.0], [2.0, 4.0, 5.0, 4.0]
     # Pearson by hand: dx = -1.5,-.5,.5,1.5; dy = -1.75,.25,1.25,.25 -> 3.5 / sqrt(5 * 4.75)
-    assert load_metric("pearson").compute(predictions=x, references=y)["pearson"] == pytest.approx(3.5 / math.sqrt(23.75))
+    assert load_metric("pearson").compute(predictions=x, references=y)["pearson"] == pytest.approx(
+        3.5 / math.sqrt(23.75)
+    )
     # Spearman: ranks of y with ties averaged = 1, 2.5, 4, 2.5; deviations from 2.5: -1.5, 0, 1.5, 0;
     # with x's rank deviations -1.5, -.5, .5, 1.5: covariance 2.25 + .75 = 3 -> 3 / sqrt(5 * 4.5)
     expected = 3.0 / math.sqrt(5 * 4.5)

@@ -75,13 +75,15 @@ def test_what_it_does_not_cover_falls_back_to_transformers(tiny_model, tmp_path)
     renamed = tmp_path / "renamed"  # weight names of another convention (an old checkpoint's LayerNorm.gamma)
     save_random(BertForSequenceClassification, renamed, tiny_model)
     weights = load_file(renamed / "model.safetensors")
-    save_file({k.replace("LayerNorm.weight", "LayerNorm.gamma"): v for k, v in weights.items()},
-              renamed / "model.safetensors")
+    save_file(
+        {k.replace("LayerNorm.weight", "LayerNorm.gamma"): v for k, v in weights.items()}, renamed / "model.safetensors"
+    )
     assert plain_bert.load(str(renamed), "classification", cpu, torch.float32) is None
     predictor = ClassificationPredictor(str(tmp_path / "tanh"))
     assert not isinstance(predictor.model, plain_bert.PlainBert)
     assert [r["label"] for r in predictor.predict({"text": t} for t in TEXTS)] == [
-        r["label"] for r in ClassificationPredictor(str(tmp_path / "plain")).predict({"text": t} for t in TEXTS)]
+        r["label"] for r in ClassificationPredictor(str(tmp_path / "plain")).predict({"text": t} for t in TEXTS)
+    ]
 
 
 def test_tokenizer_gives_transformers_ids(tiny_model):
@@ -103,9 +105,11 @@ def test_tokenizer_gives_transformers_ids(tiny_model):
 def test_predict_does_not_import_transformers(tiny_model, tmp_path):
     """Start-up: a classifier's predictions come without importing transformers (~3 s with its model classes)."""
     save_random(BertForSequenceClassification, tmp_path, tiny_model)
-    code = ("import json, sys\nfrom bertcli.predict.base import load_predictor\n"
-            f"results = list(load_predictor({str(tmp_path)!r}).predict([{{'text': 'a great film'}}]))\n"
-            "print(json.dumps({'labels': [r['label'] for r in results], 'transformers': 'transformers' in sys.modules}))")
+    code = (
+        "import json, sys\nfrom bertcli.predict.base import load_predictor\n"
+        f"results = list(load_predictor({str(tmp_path)!r}).predict([{{'text': 'a great film'}}]))\n"
+        "print(json.dumps({'labels': [r['label'] for r in results], 'transformers': 'transformers' in sys.modules}))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.splitlines()[-1])

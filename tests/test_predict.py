@@ -12,9 +12,23 @@ from tests.conftest import TINY_TRAINING, run_cli
 @pytest.fixture(scope="module")
 def classifier(tmp_path_factory, tiny_model, sentiment_data):
     out = tmp_path_factory.mktemp("predict") / "classifier"
-    result = run_cli("finetune", "cls", "--model", tiny_model, "--output-dir", out, "--train-file",
-                     sentiment_data["train"], "--validation-file", sentiment_data["validation"],
-                     "--text-column", "sentence", "--epochs", "5", *TINY_TRAINING)
+    result = run_cli(
+        "finetune",
+        "cls",
+        "--model",
+        tiny_model,
+        "--output-dir",
+        out,
+        "--train-file",
+        sentiment_data["train"],
+        "--validation-file",
+        sentiment_data["validation"],
+        "--text-column",
+        "sentence",
+        "--epochs",
+        "5",
+        *TINY_TRAINING,
+    )
     assert result.code == 0, result.stderr
     return out
 
@@ -95,8 +109,13 @@ def test_top_k_lists_every_label(classifier):
 
 def test_stdin_text_lines_and_json_lines(classifier):
     stdin = 'the plot was boring\n{"id": 7, "text": "a lovely film"}\n'
-    result = subprocess.run([sys.executable, "-m", "bertcli", "predict", "--model", str(classifier)], input=stdin,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "bertcli", "predict", "--model", str(classifier)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     out = lines(result.stdout)
     assert [r["label"] for r in out] == ["negative", "positive"] and out[1]["id"] == 7
@@ -117,19 +136,23 @@ def test_model_kinds_are_detected(classifier, tiny_model, tmp_path):
 
     assert registry.for_model(str(classifier)).name == "cls"
     assert registry.for_model(str(tiny_model)).name == "pretrain"
-    BertModel(BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)).save_pretrained(
-        tmp_path / "encoder")
+    BertModel(
+        BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
+    ).save_pretrained(tmp_path / "encoder")
     result = run_cli("predict", "--model", tmp_path / "encoder", "some text")
     assert result.code == 2 and "holds a BertModel" in result.stderr
 
 
-@pytest.mark.parametrize("name, content, message", [
-    ("empty.csv", "", "is empty"),
-    ("header.csv", "id,sentence\n", "has a header but no rows"),
-    ("cols.csv", "id,body\n1,great\n", "no column 'sentence'"),
-    ("bad.jsonl", '{"sentence": "fine"}\n{"sentence": oops}\n', "line 2: invalid JSON"),
-    ("blank.txt", "\n\n", "holds no text"),
-])
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("empty.csv", "", "is empty"),
+        ("header.csv", "id,sentence\n", "has a header but no rows"),
+        ("cols.csv", "id,body\n1,great\n", "no column 'sentence'"),
+        ("bad.jsonl", '{"sentence": "fine"}\n{"sentence": oops}\n', "line 2: invalid JSON"),
+        ("blank.txt", "\n\n", "holds no text"),
+    ],
+)
 def test_bad_input_files(classifier, tmp_path, name, content, message):
     (tmp_path / name).write_text(content)
     result = run_cli("predict", "--model", classifier, "--input-file", tmp_path / name)

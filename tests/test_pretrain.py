@@ -6,9 +6,9 @@ import random
 import pytest
 import torch
 
-from bertcli.tasks.pretraining.masking import Masker
 from bertcli.tasks.pretraining.documents import documents_from_lines
 from bertcli.tasks.pretraining.instances import IS_NEXT, NOT_NEXT, nsp_instances
+from bertcli.tasks.pretraining.masking import Masker
 from tests import synthetic
 from tests.conftest import run_cli
 
@@ -49,7 +49,10 @@ def test_masking_statistics(tokenizer):
     unchanged = (corrupted[chosen] == ids[chosen]).sum().item() / n
     replaced = 1 - masked - unchanged
     assert abs(masked - 0.8) < 0.02 and abs(unchanged - 0.1) < 0.02 and abs(replaced - 0.1) < 0.02, (
-        masked, unchanged, replaced)
+        masked,
+        unchanged,
+        replaced,
+    )
     assert (corrupted[~chosen] == ids[~chosen]).all()  # nothing else is touched
 
 
@@ -79,8 +82,10 @@ def test_whole_word_masking_never_splits_a_word(tokenizer):
 def tokenized_documents(n=1000, seed=0):
     """Documents of 'sentences' whose token ids say which document they come from: doc d uses d*1000 + k."""
     rng = random.Random(seed)
-    return [[[d * 1000 + rng.randrange(1, 999) for _ in range(rng.randint(3, 30))] for _ in range(rng.randint(1, 12))]
-            for d in range(n)]
+    return [
+        [[d * 1000 + rng.randrange(1, 999) for _ in range(rng.randint(3, 30))] for _ in range(rng.randint(1, 12))]
+        for d in range(n)
+    ]
 
 
 def test_nsp_instances_are_balanced_and_respect_documents():
@@ -105,8 +110,19 @@ def test_nsp_instances_are_balanced_and_respect_documents():
 def test_documents_from_text_and_wikitext_headings():
     plain = ["first sentence .", "second one .", "", "another document .", ""]
     assert list(documents_from_lines(plain)) == [["first sentence .", "second one ."], ["another document ."]]
-    wiki = [" = Homarus = ", "", " It is big . It is blue . ", "", " = = Habitat = = ", "", " Sea . ", "",
-            " = Robert = ", "", " An actor . "]
+    wiki = [
+        " = Homarus = ",
+        "",
+        " It is big . It is blue . ",
+        "",
+        " = = Habitat = = ",
+        "",
+        " Sea . ",
+        "",
+        " = Robert = ",
+        "",
+        " An actor . ",
+    ]
     assert list(documents_from_lines(wiki)) == [["It is big .", "It is blue .", "Sea ."], ["An actor ."]]
 
 
@@ -116,16 +132,41 @@ def pretrain_data(tmp_path_factory):
     (root / "corpus.txt").write_text(synthetic.corpus(300, seed=1))
     (root / "held-out.txt").write_text(synthetic.corpus(40, seed=2))
     model = root / "tiny"
-    assert run_cli("init-model", model, "--size", "tiny", "--corpus", root / "corpus.txt", "--vocab-size", 300).code == 0
+    assert (
+        run_cli("init-model", model, "--size", "tiny", "--corpus", root / "corpus.txt", "--vocab-size", 300).code == 0
+    )
     return root
 
 
 def test_pretraining_from_scratch_learns(pretrain_data, tmp_path):
     out = tmp_path / "pretrained"
-    result = run_cli("pretrain", "--model", pretrain_data / "tiny", "--output-dir", out,
-                     "--train-file", pretrain_data / "corpus.txt", "--validation-file", pretrain_data / "held-out.txt",
-                     "--max-seq-length", "64", "--batch-size", "32", "--lr", "1e-3", "--epochs", "12",
-                     "--warmup-ratio", "0.05", "--logging-steps", "10", "--eval-steps", "1000", "--save-steps", "0")
+    result = run_cli(
+        "pretrain",
+        "--model",
+        pretrain_data / "tiny",
+        "--output-dir",
+        out,
+        "--train-file",
+        pretrain_data / "corpus.txt",
+        "--validation-file",
+        pretrain_data / "held-out.txt",
+        "--max-seq-length",
+        "64",
+        "--batch-size",
+        "32",
+        "--lr",
+        "1e-3",
+        "--epochs",
+        "12",
+        "--warmup-ratio",
+        "0.05",
+        "--logging-steps",
+        "10",
+        "--eval-steps",
+        "1000",
+        "--save-steps",
+        "0",
+    )
     assert result.code == 0, result.stderr
     metrics = result.metrics(out)
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
@@ -146,16 +187,44 @@ def test_pretraining_from_scratch_learns(pretrain_data, tmp_path):
     # the pre-trained directory is a --model for fine-tuning (its heads replaced)
     rows = synthetic.sentiment(64, seed=3)
     train = synthetic.write_csv(tmp_path / "cls.csv", rows, ["sentence", "label"])
-    finetuned = run_cli("finetune", "cls", "--model", out, "--output-dir", tmp_path / "cls", "--train-file", train,
-                        "--validation-file", train, "--text-column", "sentence", "--max-steps", "2")
+    finetuned = run_cli(
+        "finetune",
+        "cls",
+        "--model",
+        out,
+        "--output-dir",
+        tmp_path / "cls",
+        "--train-file",
+        train,
+        "--validation-file",
+        train,
+        "--text-column",
+        "sentence",
+        "--max-steps",
+        "2",
+    )
     assert finetuned.code == 0, finetuned.stderr
 
 
 def test_mlm_only_and_whole_word_masking(pretrain_data, tmp_path):
     out = tmp_path / "mlm"
-    result = run_cli("pretrain", "--model", pretrain_data / "tiny", "--output-dir", out, "--no-nsp",
-                     "--whole-word-masking", "--train-file", pretrain_data / "corpus.txt", "--max-seq-length", "64",
-                     "--max-steps", "5", "--batch-size", "16")
+    result = run_cli(
+        "pretrain",
+        "--model",
+        pretrain_data / "tiny",
+        "--output-dir",
+        out,
+        "--no-nsp",
+        "--whole-word-masking",
+        "--train-file",
+        pretrain_data / "corpus.txt",
+        "--max-seq-length",
+        "64",
+        "--max-steps",
+        "5",
+        "--batch-size",
+        "16",
+    )
     assert result.code == 0, result.stderr
     metrics = result.metrics(out)
     assert "nsp_accuracy" not in metrics and metrics["mlm_accuracy"] >= 0
@@ -164,8 +233,17 @@ def test_mlm_only_and_whole_word_masking(pretrain_data, tmp_path):
 
 def test_a_single_document_cannot_teach_nsp(pretrain_data, tmp_path):
     (tmp_path / "one.txt").write_text("just one document .\nwith two sentences .\n")
-    result = run_cli("pretrain", "--model", pretrain_data / "tiny", "--output-dir", tmp_path / "o",
-                     "--train-file", tmp_path / "one.txt", "--validation-file", tmp_path / "one.txt")
+    result = run_cli(
+        "pretrain",
+        "--model",
+        pretrain_data / "tiny",
+        "--output-dir",
+        tmp_path / "o",
+        "--train-file",
+        tmp_path / "one.txt",
+        "--validation-file",
+        tmp_path / "one.txt",
+    )
     assert result.code == 2 and "at least 2 documents" in result.stderr
 
 
@@ -176,9 +254,27 @@ def test_compiled_training_saves_the_plain_model(pretrain_data, tmp_path):
 
     out = tmp_path / "compiled"
     try:
-        result = run_cli("pretrain", "--model", pretrain_data / "tiny", "--output-dir", out, "--compile",
-                         "--train-file", pretrain_data / "corpus.txt", "--max-seq-length", "32", "--batch-size", "16",
-                         "--max-steps", "4", "--save-steps", "2", "--no-group-by-length", "--max-eval-samples", "16")
+        result = run_cli(
+            "pretrain",
+            "--model",
+            pretrain_data / "tiny",
+            "--output-dir",
+            out,
+            "--compile",
+            "--train-file",
+            pretrain_data / "corpus.txt",
+            "--max-seq-length",
+            "32",
+            "--batch-size",
+            "16",
+            "--max-steps",
+            "4",
+            "--save-steps",
+            "2",
+            "--no-group-by-length",
+            "--max-eval-samples",
+            "16",
+        )
     finally:
         torch._dynamo.reset()
     assert result.code == 0, result.stderr

@@ -23,8 +23,12 @@ DEMO = ROOT / "demo" / "data"
 
 
 def bertcli_help(*command: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "bertcli", *command, "--help"], capture_output=True, text=True,
-                            env={**os.environ, "COLUMNS": "100"})
+    result = subprocess.run(
+        [sys.executable, "-m", "bertcli", *command, "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "100"},
+    )
     assert result.returncode == 0 and not result.stderr, result.stderr
     return result.stdout
 
@@ -64,9 +68,17 @@ TRAIN_FILES = {"cls": DEMO / "train.csv", "squad": DEMO / "train.csv", "pretrain
 @pytest.mark.parametrize("spec", registry.TASKS, ids=lambda s: s.name)
 def test_help_shows_the_defaults_the_run_uses(spec, tmp_path):
     entries = help_entries(bertcli_help(*spec.command))
-    cfg = resolve(spec, None, None, {"model": "m", "output_dir": str(tmp_path / "out"),
-                                     "data": {"train_file": str(TRAIN_FILES[spec.name])}})
-    sections = {"data": (spec.data, cfg.data), "options": (spec.options, cfg.options), "train": (TrainConfig, cfg.train)}
+    cfg = resolve(
+        spec,
+        None,
+        None,
+        {"model": "m", "output_dir": str(tmp_path / "out"), "data": {"train_file": str(TRAIN_FILES[spec.name])}},
+    )
+    sections = {
+        "data": (spec.data, cfg.data),
+        "options": (spec.options, cfg.options),
+        "train": (TrainConfig, cfg.train),
+    }
     checked = 0
     for section, (cls, resolved) in sections.items():
         for f in dataclasses.fields(cls):
@@ -95,11 +107,24 @@ def test_help_is_grouped_with_examples_kept_as_written():
     text = bertcli_help("finetune", "cls")
     headings = [line for line in text.splitlines() if re.match(r"^[A-Z][a-z ]+:$", line)]
     assert headings == ["Run:", "Data:", "Classification:", "Training:", "Options:"]
-    assert "\n  Examples:\n    bertcli finetune cls --recipe sst2 --model google-bert/bert-base-uncased --output-dir runs/sst2\n" in text
+    example = "bertcli finetune cls --recipe sst2 --model google-bert/bert-base-uncased --output-dir runs/sst2"
+    assert f"\n  Examples:\n    {example}\n" in text
 
 
-@pytest.mark.parametrize("command", [[], ["finetune"], ["recipes"], ["init-model"], ["predict"], ["evaluate"],
-                                     ["recipes", "list"], ["recipes", "show"]], ids=" ".join)
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["finetune"],
+        ["recipes"],
+        ["init-model"],
+        ["predict"],
+        ["evaluate"],
+        ["recipes", "list"],
+        ["recipes", "show"],
+    ],
+    ids=" ".join,
+)
 def test_every_other_command_has_help(command):
     text = bertcli_help(*command)
     assert text.startswith("Usage: bertcli") and "-h, --help" in text
@@ -149,8 +174,20 @@ def test_a_bad_value_is_refused_before_torch_transformers_and_datasets_load(tmp_
         "heavy = [m for m in ('torch', 'transformers', 'datasets', 'evaluate', 'accelerate') if m in sys.modules]\n"
         "print(status, heavy)\n"
     )
-    args = ["finetune", "cls", "--model", "m", "--output-dir", str(tmp_path / "out"), "--train-file",
-            str(DEMO / "train.csv"), "--validation-file", str(DEMO / "validation.csv"), "--lr", "-1"]
+    args = [
+        "finetune",
+        "cls",
+        "--model",
+        "m",
+        "--output-dir",
+        str(tmp_path / "out"),
+        "--train-file",
+        str(DEMO / "train.csv"),
+        "--validation-file",
+        str(DEMO / "validation.csv"),
+        "--lr",
+        "-1",
+    ]
     result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
     assert result.stdout.strip() == "2 []", result.stdout + result.stderr
     assert result.stderr.strip() == "bertcli: error: --lr must be positive, got -1.0"
@@ -169,8 +206,9 @@ def import_graph(at_import_time: bool = False) -> dict[str, set[str]]:
     """bertcli's modules and the bertcli modules each imports: anywhere (inside functions too), or only when it is
     imported."""
     package = ROOT / "bertcli"
-    modules = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
-               for p in package.rglob("*.py")}
+    modules = {
+        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p for p in package.rglob("*.py")
+    }
     graph = {}
     for name, path in modules.items():
         targets = set()
@@ -178,8 +216,10 @@ def import_graph(at_import_time: bool = False) -> dict[str, set[str]]:
             if isinstance(node, ast.Import):
                 targets |= {a.name for a in node.names}
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                targets |= {f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
-                            for a in node.names}
+                targets |= {
+                    f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
+                    for a in node.names
+                }
         graph[name] = {t for t in targets if t in modules and t != name}
     return graph
 

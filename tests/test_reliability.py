@@ -8,7 +8,6 @@ and from inside at two exact points of a checkpoint save (a patched hook kills i
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -24,8 +23,26 @@ from tests import synthetic
 from tests.conftest import run_cli
 
 # 600 examples / batch 32 = 19 batches an epoch: 24 steps cross an epoch boundary.
-STEPS = ["--max-steps", "24", "--save-steps", "5", "--save-total-limit", "2", "--logging-steps", "1",
-         "--eval-steps", "10", "--lr", "1e-3", "--batch-size", "32", "--max-seq-length", "32", "--warmup-ratio", "0.1"]
+STEPS = [
+    "--max-steps",
+    "24",
+    "--save-steps",
+    "5",
+    "--save-total-limit",
+    "2",
+    "--logging-steps",
+    "1",
+    "--eval-steps",
+    "10",
+    "--lr",
+    "1e-3",
+    "--batch-size",
+    "32",
+    "--max-seq-length",
+    "32",
+    "--warmup-ratio",
+    "0.1",
+]
 
 # Runs `bertcli ARGS` with a checkpoint hook that SIGKILLs its own process at POINT of the save of step STEP.
 KILLER = textwrap.dedent("""
@@ -56,14 +73,27 @@ KILLER = textwrap.dedent("""
 
 
 def command(tiny_model, sentiment_data, out: Path) -> list[str]:
-    return ["finetune", "cls", "--model", str(tiny_model), "--output-dir", str(out), "--text-column", "sentence",
-            "--train-file", str(sentiment_data["train"]), "--validation-file", str(sentiment_data["validation"]),
-            *STEPS]
+    return [
+        "finetune",
+        "cls",
+        "--model",
+        str(tiny_model),
+        "--output-dir",
+        str(out),
+        "--text-column",
+        "sentence",
+        "--train-file",
+        str(sentiment_data["train"]),
+        "--validation-file",
+        str(sentiment_data["validation"]),
+        *STEPS,
+    ]
 
 
 def bertcli(*args, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bertcli", *map(str, args)], capture_output=True, text=True,
-                          timeout=300, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "bertcli", *map(str, args)], capture_output=True, text=True, timeout=300, **kwargs
+    )
 
 
 def losses(out: Path) -> list[tuple]:
@@ -91,20 +121,27 @@ def uninterrupted(tiny_model, sentiment_data, tmp_path_factory) -> Path:
     return out
 
 
-@pytest.mark.parametrize("point, step, resumed_from", [
-    ("mid-save", 15, "step-10"),  # a half-written .step-15.tmp is left behind: never picked
-    ("before-rotation", 15, "step-15"),  # three checkpoints on disk for a moment
-])
-def test_sigkill_inside_a_checkpoint_save_then_resume_matches(tmp_path, tiny_model, sentiment_data, uninterrupted,
-                                                              point, step, resumed_from):
+@pytest.mark.parametrize(
+    "point, step, resumed_from",
+    [
+        ("mid-save", 15, "step-10"),  # a half-written .step-15.tmp is left behind: never picked
+        ("before-rotation", 15, "step-15"),  # three checkpoints on disk for a moment
+    ],
+)
+def test_sigkill_inside_a_checkpoint_save_then_resume_matches(
+    tmp_path, tiny_model, sentiment_data, uninterrupted, point, step, resumed_from
+):
     out = tmp_path / "out"
     args = command(tiny_model, sentiment_data, out)
-    killed = subprocess.run([sys.executable, "-c", KILLER, point, str(step), *args], capture_output=True, text=True,
-                            timeout=300)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLER, point, str(step), *args], capture_output=True, text=True, timeout=300
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert not (out / "model.safetensors").exists()
     on_disk = sorted(p.name for p in (out / "checkpoints").iterdir())
-    assert on_disk == ([".step-15.tmp", "step-10", "step-5"] if point == "mid-save" else ["step-10", "step-15", "step-5"])
+    assert on_disk == (
+        [".step-15.tmp", "step-10", "step-5"] if point == "mid-save" else ["step-10", "step-15", "step-5"]
+    )
 
     resumed = bertcli(*args, "--resume-from-checkpoint", "auto")
     assert resumed.returncode == 0, resumed.stderr
@@ -112,14 +149,16 @@ def test_sigkill_inside_a_checkpoint_save_then_resume_matches(tmp_path, tiny_mod
     assert_same_run(out, uninterrupted)
     # the stale .tmp is gone and rotation ends where the uninterrupted run's did
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == sorted(
-        p.name for p in (uninterrupted / "checkpoints").iterdir())
+        p.name for p in (uninterrupted / "checkpoints").iterdir()
+    )
 
 
 def test_sigkill_from_outside_mid_training_then_resume_matches(tmp_path, tiny_model, sentiment_data, uninterrupted):
     out = tmp_path / "out"
     args = command(tiny_model, sentiment_data, out)
-    process = subprocess.Popen([sys.executable, "-m", "bertcli", *args], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bertcli", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     log = out / "log.jsonl"
     deadline = time.monotonic() + 240
     while not (log.is_file() and any(json.loads(line)["step"] >= 12 for line in log.read_text().splitlines())):
@@ -138,8 +177,9 @@ def test_sigkill_from_outside_mid_training_then_resume_matches(tmp_path, tiny_mo
 def test_ctrl_c_stops_with_a_checkpoint_and_the_run_continues(tmp_path, tiny_model, sentiment_data):
     out = tmp_path / "out"
     args = [*command(tiny_model, sentiment_data, out), "--max-steps", "400", "--save-steps", "1000"]
-    process = subprocess.Popen([sys.executable, "-m", "bertcli", *args], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bertcli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     log = out / "log.jsonl"
     deadline = time.monotonic() + 240
     while not (log.is_file() and log.read_text().count("\n") >= 3):
@@ -168,10 +208,34 @@ def test_a_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, tiny_mode
     train = synthetic.write_csv(tmp_path / "train.csv", rows, ["sentence", "score"])
     validation = synthetic.write_csv(tmp_path / "validation.csv", rows[:20], ["sentence", "score"])
     out = tmp_path / "out"
-    result = run_cli("finetune", "cls", "--model", tiny_model, "--output-dir", out, "--train-file", train,
-                     "--validation-file", validation, "--text-column", "sentence", "--label-column", "score",
-                     "--batch-size", "8", "--max-seq-length", "32", "--epochs", "1", "--save-steps", "1",
-                     "--save-total-limit", "2", "--logging-steps", "100")
+    result = run_cli(
+        "finetune",
+        "cls",
+        "--model",
+        tiny_model,
+        "--output-dir",
+        out,
+        "--train-file",
+        train,
+        "--validation-file",
+        validation,
+        "--text-column",
+        "sentence",
+        "--label-column",
+        "score",
+        "--batch-size",
+        "8",
+        "--max-seq-length",
+        "32",
+        "--epochs",
+        "1",
+        "--save-steps",
+        "1",
+        "--save-total-limit",
+        "2",
+        "--logging-steps",
+        "100",
+    )
     assert result.code == 2
     message = result.stderr.strip()
     assert len(message.splitlines()) == 1 and "loss became NaN or infinite by step" in message
@@ -227,8 +291,20 @@ def test_pickled_weights_load_only_when_allowed(tmp_path, tiny_model, sentiment_
         if f.name.startswith(("tokenizer", "vocab", "special")):
             (pickled / f.name).write_bytes(f.read_bytes())
     assert not (pickled / "model.safetensors").exists() and (pickled / "pytorch_model.bin").exists()
-    train = ["finetune", "cls", "--model", pickled, "--text-column", "sentence", "--max-steps", "2",
-             "--train-file", sentiment_data["train"], "--validation-file", sentiment_data["validation"]]
+    train = [
+        "finetune",
+        "cls",
+        "--model",
+        pickled,
+        "--text-column",
+        "sentence",
+        "--max-steps",
+        "2",
+        "--train-file",
+        sentiment_data["train"],
+        "--validation-file",
+        sentiment_data["validation"],
+    ]
     refused = run_cli(*train, "--output-dir", tmp_path / "refused")
     assert refused.code == 2 and "only pickled weights" in refused.stderr and "--allow-pickle" in refused.stderr
     assert not (tmp_path / "refused").exists()
@@ -238,8 +314,18 @@ def test_pickled_weights_load_only_when_allowed(tmp_path, tiny_model, sentiment_
 
 
 def test_not_a_bert_and_no_tokenizer_are_clear_errors(tmp_path, tiny_model, sentiment_data):
-    train = ["finetune", "cls", "--output-dir", tmp_path / "out", "--text-column", "sentence",
-             "--train-file", sentiment_data["train"], "--validation-file", sentiment_data["validation"]]
+    train = [
+        "finetune",
+        "cls",
+        "--output-dir",
+        tmp_path / "out",
+        "--text-column",
+        "sentence",
+        "--train-file",
+        sentiment_data["train"],
+        "--validation-file",
+        sentiment_data["validation"],
+    ]
     gpt = tmp_path / "gpt"
     gpt.mkdir()
     (gpt / "config.json").write_text('{"model_type": "gpt2"}')
@@ -272,32 +358,54 @@ def test_accelerate_launch_on_a_cpu_only_machine_is_pointed_to_torchrun(monkeypa
 def test_output_written_as_a_whole(uninterrupted):
     assert not list(uninterrupted.glob(".*tmp")) and not list((uninterrupted / "checkpoints").glob(".*tmp"))
     assert {"model.safetensors", "config.json", "tokenizer.json", "metrics.json", "run.yaml", "log.jsonl"} <= {
-        p.name for p in uninterrupted.iterdir()}
+        p.name for p in uninterrupted.iterdir()
+    }
 
 
 # --- bad input, end to end: one line naming the file, the row and the fix; exit 2; nothing written --------------
+
 
 def _csv(rows: list[str]) -> bytes:
     return ("sentence,label\n" + "".join(r + "\n" for r in rows)).encode()
 
 
-GOOD_ROWS = [f"the film was {'great' if i % 2 else 'awful'} today,{'positive' if i % 2 else 'negative'}"
-             for i in range(40)]
+GOOD_ROWS = [
+    f"the film was {'great' if i % 2 else 'awful'} today,{'positive' if i % 2 else 'negative'}" for i in range(40)
+]
 BAD_FILES = {
-    "invalid UTF-8": ("train.csv", _csv(GOOD_ROWS[:5]).replace(b"great", b"gr\xffeat", 1),
-                      ["line 3 is not valid UTF-8", "byte 0xff", "save the file as UTF-8"]),
-    "ragged CSV": ("train.csv", _csv(GOOD_ROWS[:6] + ["one,two,three"] + GOOD_ROWS[6:]),
-                   ["line 8 has 3 fields where the header has 2", "quote fields"]),
-    "invalid JSON line": ("train.jsonl", "".join(
-        json.dumps({"sentence": r.split(",")[0], "label": r.split(",")[1]}) + "\n" for r in GOOD_ROWS[:9]
-    ).encode() + b'{"sentence": "oops", label: 1}\n', ["line 10 is not valid JSON", "fix or remove that line"]),
+    "invalid UTF-8": (
+        "train.csv",
+        _csv(GOOD_ROWS[:5]).replace(b"great", b"gr\xffeat", 1),
+        ["line 3 is not valid UTF-8", "byte 0xff", "save the file as UTF-8"],
+    ),
+    "ragged CSV": (
+        "train.csv",
+        _csv(GOOD_ROWS[:6] + ["one,two,three"] + GOOD_ROWS[6:]),
+        ["line 8 has 3 fields where the header has 2", "quote fields"],
+    ),
+    "invalid JSON line": (
+        "train.jsonl",
+        "".join(
+            json.dumps({"sentence": r.split(",")[0], "label": r.split(",")[1]}) + "\n" for r in GOOD_ROWS[:9]
+        ).encode()
+        + b'{"sentence": "oops", label: 1}\n',
+        ["line 10 is not valid JSON", "fix or remove that line"],
+    ),
     "empty file": ("train.csv", b"", ["the file is empty"]),
     "header only": ("train.csv", b"sentence,label\n", ["holds a header but no examples"]),
-    "mixed label types": ("train.jsonl", b"".join(
-        json.dumps({"sentence": r.split(",")[0], "label": 1 if i == 3 else r.split(",")[1]}).encode() + b"\n"
-        for i, r in enumerate(GOOD_ROWS)), ["label column mixes types", "1 in row 4 is a number"]),
-    "only empty texts": ("train.csv", _csv([f'"  ",{r.split(",")[1]}' for r in GOOD_ROWS]),
-                         ["every row has empty sentence"]),
+    "mixed label types": (
+        "train.jsonl",
+        b"".join(
+            json.dumps({"sentence": r.split(",")[0], "label": 1 if i == 3 else r.split(",")[1]}).encode() + b"\n"
+            for i, r in enumerate(GOOD_ROWS)
+        ),
+        ["label column mixes types", "1 in row 4 is a number"],
+    ),
+    "only empty texts": (
+        "train.csv",
+        _csv([f'"  ",{r.split(",")[1]}' for r in GOOD_ROWS]),
+        ["every row has empty sentence"],
+    ),
 }
 
 
@@ -306,8 +414,20 @@ def test_bad_training_file_is_named_with_its_row_and_fix(case, tmp_path, tiny_mo
     name, content, fragments = BAD_FILES[case]
     bad = tmp_path / name
     bad.write_bytes(content)
-    result = run_cli("finetune", "cls", "--model", tiny_model, "--output-dir", tmp_path / "out", "--train-file", bad,
-                     "--validation-file", sentiment_data["validation"], "--text-column", "sentence")
+    result = run_cli(
+        "finetune",
+        "cls",
+        "--model",
+        tiny_model,
+        "--output-dir",
+        tmp_path / "out",
+        "--train-file",
+        bad,
+        "--validation-file",
+        sentiment_data["validation"],
+        "--text-column",
+        "sentence",
+    )
     assert result.code == 2, result.stderr
     message = result.stderr.strip()
     assert len(message.splitlines()) == 1, message
@@ -321,8 +441,22 @@ def test_rows_with_empty_text_are_skipped_with_a_count(tmp_path, tiny_model, sen
     rows = [f'"   ",{r.split(",")[1]}' if i in (2, 7, 30) else r for i, r in enumerate(GOOD_ROWS)]
     train = tmp_path / "train.csv"
     train.write_bytes(_csv(rows))
-    result = run_cli("finetune", "cls", "--model", tiny_model, "--output-dir", tmp_path / "out", "--train-file", train,
-                     "--validation-file", sentiment_data["validation"], "--text-column", "sentence", "--max-steps", "1")
+    result = run_cli(
+        "finetune",
+        "cls",
+        "--model",
+        tiny_model,
+        "--output-dir",
+        tmp_path / "out",
+        "--train-file",
+        train,
+        "--validation-file",
+        sentiment_data["validation"],
+        "--text-column",
+        "sentence",
+        "--max-steps",
+        "1",
+    )
     assert result.code == 0, result.stderr
     assert "skipped 3 of 40 rows with empty sentence (data rows 3, 8, 31)" in result.stderr
 
@@ -332,9 +466,28 @@ def test_overwriting_keeps_the_old_run_until_the_new_one_has_finished(tmp_path, 
     train = synthetic.write_csv(tmp_path / "train.csv", rows, ["sentence", "score"])
     validation = synthetic.write_csv(tmp_path / "validation.csv", rows[:20], ["sentence", "score"])
     out = tmp_path / "out"
-    args = ["finetune", "cls", "--model", tiny_model, "--output-dir", out, "--train-file", train, "--validation-file",
-            validation, "--text-column", "sentence", "--label-column", "score", "--batch-size", "8",
-            "--max-seq-length", "32", "--max-steps", "2"]
+    args = [
+        "finetune",
+        "cls",
+        "--model",
+        tiny_model,
+        "--output-dir",
+        out,
+        "--train-file",
+        train,
+        "--validation-file",
+        validation,
+        "--text-column",
+        "sentence",
+        "--label-column",
+        "score",
+        "--batch-size",
+        "8",
+        "--max-seq-length",
+        "32",
+        "--max-steps",
+        "2",
+    ]
     assert run_cli(*args).code == 0
     old = (out / "model.safetensors").read_bytes()
 

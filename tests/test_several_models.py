@@ -56,11 +56,27 @@ def fit(spec, out, tiny_model, data, **train) -> Trainer:
 
     AcceleratorState._reset_state(True)
     GradientState._reset_state()
-    flags = {"model": str(tiny_model), "output_dir": str(out),
-             "data": {"train_file": str(data["train"]), "validation_file": str(data["validation"]),
-                      "text_column": "sentence"},
-             "train": {"max_steps": 12, "save_steps": 4, "save_total_limit": None, "eval_steps": 6, "lr": 1e-3,
-                       "batch_size": 32, "max_seq_length": 32, "logging_steps": 1, "warmup_ratio": 0.1, **train}}
+    flags = {
+        "model": str(tiny_model),
+        "output_dir": str(out),
+        "data": {
+            "train_file": str(data["train"]),
+            "validation_file": str(data["validation"]),
+            "text_column": "sentence",
+        },
+        "train": {
+            "max_steps": 12,
+            "save_steps": 4,
+            "save_total_limit": None,
+            "eval_steps": 6,
+            "lr": 1e-3,
+            "batch_size": 32,
+            "max_seq_length": 32,
+            "logging_steps": 1,
+            "warmup_ratio": 0.1,
+            **train,
+        },
+    }
     trainer = Trainer(set_up(resolve(spec, None, None, flags), spec, training=True))
     trainer.fit()
     trainer.module = trainer.accelerator.unwrap_model(trainer.module)
@@ -88,8 +104,13 @@ def test_a_frozen_teacher_shapes_the_loss_stays_frozen_and_resumes_bit_for_bit(t
     with pytest.raises(AssertionError):
         assert_same_weights(tmp_path / "plain", tmp_path / "whole")
 
-    fit(spec, tmp_path / "resumed", tiny_model, sentiment_data,
-        resume_from_checkpoint=str(tmp_path / "whole" / "checkpoints" / "step-4"))
+    fit(
+        spec,
+        tmp_path / "resumed",
+        tiny_model,
+        sentiment_data,
+        resume_from_checkpoint=str(tmp_path / "whole" / "checkpoints" / "step-4"),
+    )
     assert_same_weights(tmp_path / "resumed", tmp_path / "whole")
 
 
@@ -115,8 +136,13 @@ def test_two_trained_models_share_a_parameter_through_a_checkpoint(tmp_path, tin
     start = AutoModelForSequenceClassification.from_pretrained(tiny_model).bert.embeddings.word_embeddings.weight
     assert not torch.equal(embeddings, start)  # trained
 
-    resumed = fit(spec, tmp_path / "resumed", tiny_model, sentiment_data,
-                  resume_from_checkpoint=str(out / "checkpoints" / "step-4"))
+    resumed = fit(
+        spec,
+        tmp_path / "resumed",
+        tiny_model,
+        sentiment_data,
+        resume_from_checkpoint=str(out / "checkpoints" / "step-4"),
+    )
     r_model, r_twin = resumed.module.trained["model"], resumed.module.trained["twin"]
     assert r_twin.bert.embeddings.word_embeddings.weight is r_model.bert.embeddings.word_embeddings.weight
     assert_same_weights(tmp_path / "resumed", out)

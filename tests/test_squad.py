@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 
 from bertcli.metrics import load_metric, normalize_answer, squad_scores
-from bertcli.tasks.question_answering.squad import (SpanSettings, Windowing, best_spans, make_features, mismatched_answers,
-                           normalize_answers, read_squad_json)
+from bertcli.tasks.question_answering.squad import (
+    SpanSettings,
+    Windowing,
+    best_spans,
+    make_features,
+    mismatched_answers,
+    normalize_answers,
+    read_squad_json,
+)
 from tests import synthetic
 from tests.conftest import run_cli
 
@@ -21,8 +28,9 @@ def qa_tokenizer(tiny_model):
 
 # --- windows and offsets -----------------------------------------------------------------------------------
 def round_trip(tokenizer, rows, windowing):
-    features = make_features(tokenizer, [r["question"] for r in rows], [r["context"] for r in rows], windowing,
-                             [r["answers"] for r in rows])
+    features = make_features(
+        tokenizer, [r["question"] for r in rows], [r["context"] for r in rows], windowing, [r["answers"] for r in rows]
+    )
     found = {}
     for i, (start, end) in enumerate(zip(features["start_positions"], features["end_positions"])):
         row = rows[features["example_index"][i]]
@@ -32,7 +40,7 @@ def round_trip(tokenizer, rows, windowing):
             assert end == 0
             continue
         assert start <= end
-        found.setdefault(row["id"], []).append(row["context"][offsets[start][0]:offsets[end][1]])
+        found.setdefault(row["id"], []).append(row["context"][offsets[start][0] : offsets[end][1]])
     return features, found
 
 
@@ -48,8 +56,12 @@ def test_long_unicode_contexts_split_into_overlapping_windows(qa_tokenizer):
     filler = "the café in zürich served crème brûlée to naïve visitors from são paulo . " * 30
     context = filler + "the answer is señor müller 東京 . " + filler
     start = context.index("señor müller 東京")
-    row = {"id": "u1", "question": "who is it ?", "context": context,
-           "answers": {"text": ["señor müller 東京"], "answer_start": [start]}}
+    row = {
+        "id": "u1",
+        "question": "who is it ?",
+        "context": context,
+        "answers": {"text": ["señor müller 東京"], "answer_start": [start]},
+    }
     windowing = Windowing(max_length=96, doc_stride=32, max_query_length=16)
     features, found = round_trip(qa_tokenizer, [row], windowing)
     assert len(features["input_ids"]) >= 5
@@ -68,8 +80,10 @@ def test_questions_are_cut_to_max_query_length(qa_tokenizer):
 
 
 def test_mismatched_answer_starts_are_found():
-    answers = [normalize_answers({"text": ["paris"], "answer_start": [0]}),
-               normalize_answers('{"text": ["oslo"], "answer_start": [2]}')]
+    answers = [
+        normalize_answers({"text": ["paris"], "answer_start": [0]}),
+        normalize_answers('{"text": ["oslo"], "answer_start": [2]}'),
+    ]
     assert mismatched_answers(["a", "b"], ["paris x", "in oslo"], answers) == ["b"]
 
 
@@ -77,8 +91,9 @@ def test_mismatched_answer_starts_are_found():
 CONTEXT = "w0 w1 w2 w3 w4 w5"  # token k of the context covers characters 3k .. 3k+2
 
 
-def one_window(start, end, settings=SpanSettings(), width=8):
+def one_window(start, end, settings=None, width=8):
     """One feature: [CLS] q [SEP] w0..w5 -> context tokens at positions 2..7."""
+    settings = settings or SpanSettings()
     offsets = np.full((1, width, 2), -1)
     for k in range(6):
         offsets[0, 2 + k] = (3 * k, 3 * k + 2)
@@ -132,17 +147,20 @@ def test_best_span_across_windows_and_examples():
 
 
 # --- metrics -----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("prediction, golds, exact, f1", [
-    ("The Denver Broncos", ["Denver Broncos"], 1.0, 1.0),  # article
-    ("denver broncos!", ["Denver Broncos"], 1.0, 1.0),  # case and punctuation
-    ("  Denver   Broncos ", ["Denver Broncos"], 1.0, 1.0),  # whitespace
-    ("in 1990", ["1990", "the year 1990"], 0.0, 2 / 3),  # max over golds: P 1/2, R 1
-    ("Broncos", ["Denver Broncos"], 0.0, 2 / 3),  # P 1, R 1/2
-    ("an apple", ["the apple"], 1.0, 1.0),
-    ("", [], 1.0, 1.0),  # v2: no answer, rightly
-    ("Paris", [], 0.0, 0.0),  # v2: answered a question without one
-    ("", ["Paris"], 0.0, 0.0),
-])
+@pytest.mark.parametrize(
+    "prediction, golds, exact, f1",
+    [
+        ("The Denver Broncos", ["Denver Broncos"], 1.0, 1.0),  # article
+        ("denver broncos!", ["Denver Broncos"], 1.0, 1.0),  # case and punctuation
+        ("  Denver   Broncos ", ["Denver Broncos"], 1.0, 1.0),  # whitespace
+        ("in 1990", ["1990", "the year 1990"], 0.0, 2 / 3),  # max over golds: P 1/2, R 1
+        ("Broncos", ["Denver Broncos"], 0.0, 2 / 3),  # P 1, R 1/2
+        ("an apple", ["the apple"], 1.0, 1.0),
+        ("", [], 1.0, 1.0),  # v2: no answer, rightly
+        ("Paris", [], 0.0, 0.0),  # v2: answered a question without one
+        ("", ["Paris"], 0.0, 0.0),
+    ],
+)
 def test_squad_scores_match_hand_computed(prediction, golds, exact, f1):
     assert squad_scores(prediction, golds) == (exact, pytest.approx(f1))
 
@@ -156,10 +174,13 @@ def test_squad_v2_metric_splits_and_best_threshold():
         {"id": "q1", "prediction_text": "", "no_answer_probability": 1.0},
         {"id": "q2", "prediction_text": "", "no_answer_probability": 3.0},
     ]
-    references = [{"id": "q1", "answers": {"text": ["Paris"], "answer_start": [0]}},
-                  {"id": "q2", "answers": {"text": [], "answer_start": []}}]
-    result = load_metric("squad_v2").compute(predictions=predictions, references=references,
-                                             best_non_null=["Paris", "Rome"])
+    references = [
+        {"id": "q1", "answers": {"text": ["Paris"], "answer_start": [0]}},
+        {"id": "q2", "answers": {"text": [], "answer_start": []}},
+    ]
+    result = load_metric("squad_v2").compute(
+        predictions=predictions, references=references, best_non_null=["Paris", "Rome"]
+    )
     assert result["exact_match"] == 50.0 and result["HasAns_exact"] == 0.0 and result["NoAns_exact"] == 100.0
     # answering when the odds are <= 1.0 gets q1 right and keeps q2 empty: 100 with threshold 1.0
     assert result["best_exact"] == 100.0 and result["best_exact_thresh"] == 1.0
@@ -181,17 +202,48 @@ def qa_data(tmp_path_factory):
     corpus.write_text("".join(r["question"] + "\n" + r["context"] + "\n" for r in rows))
     model = root / "tiny"
     assert run_cli("init-model", model, "--size", "tiny", "--corpus", corpus, "--vocab-size", 500).code == 0
-    return {"train": synthetic.write_jsonl(root / "train.jsonl", rows[:700]),
-            "validation": synthetic.write_squad_json(root / "dev.json", rows[700:]), "model": model}
+    return {
+        "train": synthetic.write_jsonl(root / "train.jsonl", rows[:700]),
+        "validation": synthetic.write_squad_json(root / "dev.json", rows[700:]),
+        "model": model,
+    }
 
 
-QA_TRAINING = ["--max-seq-length", "64", "--doc-stride", "16", "--max-query-length", "16", "--batch-size", "32",
-               "--lr", "1e-3", "--warmup-ratio", "0.1", "--logging-steps", "50", "--save-steps", "0"]
+QA_TRAINING = [
+    "--max-seq-length",
+    "64",
+    "--doc-stride",
+    "16",
+    "--max-query-length",
+    "16",
+    "--batch-size",
+    "32",
+    "--lr",
+    "1e-3",
+    "--warmup-ratio",
+    "0.1",
+    "--logging-steps",
+    "50",
+    "--save-steps",
+    "0",
+]
 
 
 def finetune_squad(data, out, *extra):
-    return run_cli("finetune", "squad", "--model", data["model"], "--output-dir", out, "--train-file", data["train"],
-                   "--validation-file", data["validation"], *QA_TRAINING, *extra)
+    return run_cli(
+        "finetune",
+        "squad",
+        "--model",
+        data["model"],
+        "--output-dir",
+        out,
+        "--train-file",
+        data["train"],
+        "--validation-file",
+        data["validation"],
+        *QA_TRAINING,
+        *extra,
+    )
 
 
 def test_exact_match_rises_well_above_the_untrained_model(qa_data, tmp_path):
@@ -216,7 +268,7 @@ def test_exact_match_rises_well_above_the_untrained_model(qa_data, tmp_path):
     result = run_cli("predict", "--model", out, "--question", "where does anna live ?", "--context", context)
     assert result.code == 0, result.stderr
     answer = json.loads(result.stdout)
-    assert answer["answer"] == "lima" and context[answer["start"]:answer["end"]] == "lima"
+    assert answer["answer"] == "lima" and context[answer["start"] : answer["end"]] == "lima"
 
     # predict agrees with the evaluation inside training on the validation questions
     dev = json.loads(qa_data["validation"].read_text())["data"][0]["paragraphs"]
@@ -229,8 +281,11 @@ def test_exact_match_rises_well_above_the_untrained_model(qa_data, tmp_path):
 
 def test_version_2_learns_when_there_is_no_answer(tmp_path, qa_data):
     rows = synthetic.qa(900, seed=2, unanswerable=0.5)
-    data = {**qa_data, "train": synthetic.write_jsonl(tmp_path / "train.jsonl", rows[:700]),
-            "validation": synthetic.write_squad_json(tmp_path / "dev.json", rows[700:], version="v2.0")}
+    data = {
+        **qa_data,
+        "train": synthetic.write_jsonl(tmp_path / "train.jsonl", rows[:700]),
+        "validation": synthetic.write_squad_json(tmp_path / "dev.json", rows[700:], version="v2.0"),
+    }
     result = finetune_squad(data, tmp_path / "v2", "--version-2", "--epochs", "3", "--eval-steps", "1000")
     assert result.code == 0, result.stderr
     metrics = result.metrics(tmp_path / "v2")

@@ -22,14 +22,19 @@ SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 120}  # 
 app = typer.Typer(
     name="bertcli",
     help="Pre-train, fine-tune and serve BERT models: Hugging Face formats, Accelerate for any hardware.",
-    no_args_is_help=True, rich_markup_mode=None,
+    no_args_is_help=True,
+    rich_markup_mode=None,
     add_completion=False,
     pretty_exceptions_enable=False,
     context_settings=SETTINGS,
 )
 GROUPS = {  # command groups that tasks join (`bertcli finetune cls`)
-    "finetune": typer.Typer(help="Fine-tune a BERT model on a downstream task.", no_args_is_help=True,
-                            rich_markup_mode=None, context_settings=SETTINGS),
+    "finetune": typer.Typer(
+        help="Fine-tune a BERT model on a downstream task.",
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        context_settings=SETTINGS,
+    ),
 }
 app.add_typer(recipes.app, name="recipes")
 app.command("init-model", cls=PanelCommand)(init_model)
@@ -51,8 +56,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
 ) -> None:
     """Pre-train, fine-tune and serve BERT models."""
@@ -90,5 +96,8 @@ def main() -> None:
     except Exception as e:  # an internal fault: say so, and how to see more
         if debug:
             raise
-        _fail(f"internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
-              "(run with --debug for the traceback)", 1)
+        _fail(
+            f"internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+            "(run with --debug for the traceback)",
+            1,
+        )

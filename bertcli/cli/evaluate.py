@@ -20,25 +20,58 @@ from bertcli.tasks import registry
 
 EVAL_PANEL = "Evaluation"
 OWN_OPTIONS = {
-    "model": Annotated[Optional[str], typer.Option(
-        "--model", "-m", help="A trained output directory. [required]", rich_help_panel=RUN_PANEL, show_default=False)],
-    "recipe": Annotated[Optional[str], typer.Option(
-        "--recipe", "-r", help="Evaluate on this recipe's validation split.", rich_help_panel=RUN_PANEL,
-        show_default=False)],
-    "config": Annotated[Optional[str], typer.Option(
-        help="YAML config.", show_default="the model's run.yaml, so its validation data and columns",
-        rich_help_panel=RUN_PANEL)],
-    "output_file": Annotated[Optional[str], typer.Option(
-        help="Write the metrics JSON here too.", rich_help_panel=RUN_PANEL, show_default=False)],
-    "max_eval_samples": Annotated[Optional[int], typer.Option(
-        help="Use only the first N examples.", rich_help_panel=EVAL_PANEL, show_default=False)],
-    "eval_batch_size": Annotated[Optional[int], typer.Option(
-        "--batch-size", help="Evaluation batch size.", rich_help_panel=EVAL_PANEL, show_default="64")],
-    "max_seq_length": Annotated[Optional[int], typer.Option(
-        help="Longest input in tokens.", rich_help_panel=EVAL_PANEL, show_default="the training run's")],
-    "allow_pickle": Annotated[Optional[bool], typer.Option(
-        "--allow-pickle", help="Load pickled weights (pytorch_model.bin) when the model has no safetensors; pickles "
-                               "can run code.", rich_help_panel=EVAL_PANEL)],
+    "model": Annotated[
+        Optional[str],
+        typer.Option(
+            "--model",
+            "-m",
+            help="A trained output directory. [required]",
+            rich_help_panel=RUN_PANEL,
+            show_default=False,
+        ),
+    ],
+    "recipe": Annotated[
+        Optional[str],
+        typer.Option(
+            "--recipe",
+            "-r",
+            help="Evaluate on this recipe's validation split.",
+            rich_help_panel=RUN_PANEL,
+            show_default=False,
+        ),
+    ],
+    "config": Annotated[
+        Optional[str],
+        typer.Option(
+            help="YAML config.",
+            show_default="the model's run.yaml, so its validation data and columns",
+            rich_help_panel=RUN_PANEL,
+        ),
+    ],
+    "output_file": Annotated[
+        Optional[str],
+        typer.Option(help="Write the metrics JSON here too.", rich_help_panel=RUN_PANEL, show_default=False),
+    ],
+    "max_eval_samples": Annotated[
+        Optional[int],
+        typer.Option(help="Use only the first N examples.", rich_help_panel=EVAL_PANEL, show_default=False),
+    ],
+    "eval_batch_size": Annotated[
+        Optional[int],
+        typer.Option("--batch-size", help="Evaluation batch size.", rich_help_panel=EVAL_PANEL, show_default="64"),
+    ],
+    "max_seq_length": Annotated[
+        Optional[int],
+        typer.Option(help="Longest input in tokens.", rich_help_panel=EVAL_PANEL, show_default="the training run's"),
+    ],
+    "allow_pickle": Annotated[
+        Optional[bool],
+        typer.Option(
+            "--allow-pickle",
+            help="Load pickled weights (pytorch_model.bin) when the model has no safetensors; pickles can run code.",
+            rich_help_panel=EVAL_PANEL,
+        ),
+    ],
 }
 HELP = """Evaluate a trained model: the metrics of training's metrics.json, plus for classification a confusion
 matrix and per-class precision, recall and F1. Prints JSON.
@@ -69,8 +102,10 @@ def _evaluate(given: dict) -> None:
     data = {k: given.pop(k) for k in list(given) if k in DATA_NAMES}
     foreign = sorted(set(data) - data_fields)
     if foreign:
-        raise BertcliError(f"{flag_name(foreign[0])} does not apply to {model}, a `{spec.name}` model: its data flags "
-                           f"are {', '.join(flag_name(f) for f in sorted(data_fields & DATA_NAMES))}")
+        raise BertcliError(
+            f"{flag_name(foreign[0])} does not apply to {model}, a `{spec.name}` model: its data flags "
+            f"are {', '.join(flag_name(f) for f in sorted(data_fields & DATA_NAMES))}"
+        )
     config = given.pop("config", None)
     run_yaml = Path(model) / "run.yaml"
     if config is None and run_yaml.is_file():
@@ -91,5 +126,7 @@ def _evaluate(given: dict) -> None:
 
 _DATA = _data_parameters()
 DATA_NAMES = {p.name for p in _DATA}
-_OWN = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=a, default=None) for n, a in OWN_OPTIONS.items()]
+_OWN = [
+    inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=a, default=None) for n, a in OWN_OPTIONS.items()
+]
 evaluate = command_function("evaluate", HELP, _OWN[:4] + _DATA + _OWN[4:], _evaluate)

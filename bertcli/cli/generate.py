@@ -24,19 +24,47 @@ from bertcli.config import TrainConfig
 RUN_PANEL, DATA_PANEL, TRAIN_PANEL = "Run", "Data", "Training"
 
 RUN_OPTIONS = {
-    "model": Annotated[Optional[str], typer.Option(
-        "--model", "-m", help="Model to start from: a hub name or a local directory (also one made by init-model). "
-                              "[required, unless --config names it]", rich_help_panel=RUN_PANEL, show_default=False)],
-    "output_dir": Annotated[Optional[str], typer.Option(
-        "--output-dir", "-o", help="Directory for the trained model, metrics.json, run.yaml, log.jsonl and "
-                                   "checkpoints. [required, unless --config names it]",
-        rich_help_panel=RUN_PANEL, show_default=False)],
-    "recipe": Annotated[Optional[str], typer.Option(
-        "--recipe", "-r", help="Recipe name (see `bertcli recipes list`) or path to a recipe YAML.",
-        rich_help_panel=RUN_PANEL, show_default=False)],
-    "config": Annotated[Optional[str], typer.Option(
-        "--config", help="YAML config (e.g. a previous OUT/run.yaml); flags override it, it overrides the recipe.",
-        rich_help_panel=RUN_PANEL, show_default=False)],
+    "model": Annotated[
+        Optional[str],
+        typer.Option(
+            "--model",
+            "-m",
+            help="Model to start from: a hub name or a local directory (also one made by init-model). "
+            "[required, unless --config names it]",
+            rich_help_panel=RUN_PANEL,
+            show_default=False,
+        ),
+    ],
+    "output_dir": Annotated[
+        Optional[str],
+        typer.Option(
+            "--output-dir",
+            "-o",
+            help="Directory for the trained model, metrics.json, run.yaml, log.jsonl and "
+            "checkpoints. [required, unless --config names it]",
+            rich_help_panel=RUN_PANEL,
+            show_default=False,
+        ),
+    ],
+    "recipe": Annotated[
+        Optional[str],
+        typer.Option(
+            "--recipe",
+            "-r",
+            help="Recipe name (see `bertcli recipes list`) or path to a recipe YAML.",
+            rich_help_panel=RUN_PANEL,
+            show_default=False,
+        ),
+    ],
+    "config": Annotated[
+        Optional[str],
+        typer.Option(
+            "--config",
+            help="YAML config (e.g. a previous OUT/run.yaml); flags override it, it overrides the recipe.",
+            rich_help_panel=RUN_PANEL,
+            show_default=False,
+        ),
+    ],
 }
 
 
@@ -81,16 +109,23 @@ def field_parameter(f: dataclasses.Field, hint, panel: str, default: Any = datac
     decls = [f"{flag}/--no-{flag[2:]}"] if base is bool and default else [flag]
     show_default = True if default is not None else (f.metadata.get("default_text") or False)
     option = typer.Option(*decls, help=f.metadata.get("help", ""), show_default=show_default, rich_help_panel=panel)
-    return inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[Optional[base], option],
-                             default=None if default is dataclasses.MISSING else default)
+    return inspect.Parameter(
+        f.name,
+        inspect.Parameter.KEYWORD_ONLY,
+        annotation=Annotated[Optional[base], option],
+        default=None if default is dataclasses.MISSING else default,
+    )
 
 
 def settings_parameters(cls, panel: str, defaults: dict | None = None, keep=lambda f: True) -> list[inspect.Parameter]:
     """One parameter per command-line field of the settings dataclass `cls`."""
     hints = typing.get_type_hints(cls)
     defaults = defaults or {}
-    return [field_parameter(f, hints[f.name], panel, defaults.get(f.name, dataclasses.MISSING))
-            for f in dataclasses.fields(cls) if f.metadata.get("cli", True) and keep(f)]
+    return [
+        field_parameter(f, hints[f.name], panel, defaults.get(f.name, dataclasses.MISSING))
+        for f in dataclasses.fields(cls)
+        if f.metadata.get("cli", True) and keep(f)
+    ]
 
 
 def command_function(name: str, doc: str, parameters: list[inspect.Parameter], body):
@@ -115,8 +150,9 @@ def command_function(name: str, doc: str, parameters: list[inspect.Parameter], b
 
 def training_command(spec):
     """The `bertcli ...` command of a task in the registry: flags from its settings, then a run."""
-    parameters = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=a, default=None)
-                  for n, a in RUN_OPTIONS.items()]
+    parameters = [
+        inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=a, default=None) for n, a in RUN_OPTIONS.items()
+    ]
     parameters += settings_parameters(spec.data, DATA_PANEL)
     parameters += settings_parameters(spec.options, spec.panel)
     parameters += settings_parameters(TrainConfig, TRAIN_PANEL, defaults=spec.options.train_defaults)

@@ -10,10 +10,18 @@ from bertcli.errors import BertcliError
 
 def init_model(
     out: Annotated[Path, typer.Argument(help="Directory to write the model and tokenizer to.", show_default=False)],
-    corpus: Annotated[list[Path], typer.Option(
-        "--corpus", help="Text file(s) to train the tokenizer on (repeat the flag for several).", show_default=False)],
-    size: Annotated[Literal["tiny", "mini", "small", "medium", "base", "large"], typer.Option(
-        help="Model size: tiny 2x128, mini 4x256, small 4x512, medium 8x512, base 12x768, large 24x1024 (layers x hidden).")
+    corpus: Annotated[
+        list[Path],
+        typer.Option(
+            "--corpus", help="Text file(s) to train the tokenizer on (repeat the flag for several).", show_default=False
+        ),
+    ],
+    size: Annotated[
+        Literal["tiny", "mini", "small", "medium", "base", "large"],
+        typer.Option(
+            help="Model size: tiny 2x128, mini 4x256, small 4x512, medium 8x512, base 12x768, large 24x1024 "
+            "(layers x hidden)."
+        ),
     ] = "base",
     vocab_size: Annotated[int, typer.Option(help="Largest WordPiece vocabulary to learn.")] = 30522,
     lowercase: Annotated[bool, typer.Option("--lowercase/--cased", help="Lower-case and strip accents.")] = True,
@@ -24,7 +32,8 @@ def init_model(
 
     The directory loads anywhere as --model OUT: pretrain it, or fine-tune it directly.
     """
-    from bertcli.modeling import init_model as create, quiet_transformers
+    from bertcli.modeling import init_model as create
+    from bertcli.modeling import quiet_transformers
 
     if vocab_size < 100:
         raise BertcliError(f"--vocab-size must be at least 100, got {vocab_size}")
@@ -32,5 +41,7 @@ def init_model(
         raise BertcliError(f"{out} already exists and is not empty: pass --overwrite-output-dir or choose another OUT")
     quiet_transformers()
     info = create(out, size, [str(c) for c in corpus], vocab_size, lowercase, seed)
-    typer.echo(f"Wrote a {info['size']} BERT ({info['parameters'] / 1e6:.1f}M parameters, "
-               f"vocabulary {info['vocab_size']}) to {out}")
+    typer.echo(
+        f"Wrote a {info['size']} BERT ({info['parameters'] / 1e6:.1f}M parameters, "
+        f"vocabulary {info['vocab_size']}) to {out}"
+    )

@@ -19,44 +19,82 @@ def _saved_run(model: str) -> dict:
 
 
 def predict(
-    texts: Annotated[Optional[list[str]], typer.Argument(
-        help="Texts to predict for. Without any, reads --input-file, or stdin when it is a pipe.",
-        show_default=False)] = None,
-    model: Annotated[str, typer.Option("--model", "-m", help="A trained output directory (or any HF model dir).",
-                                       show_default=False)] = ...,
-    input_file: Annotated[Optional[str], typer.Option(
-        help="txt (one text a line), csv, tsv, json or jsonl; '-' for stdin.", show_default=False)] = None,
-    output_file: Annotated[Optional[str], typer.Option(help="Write here instead of stdout.", show_default=False)] = None,
+    texts: Annotated[
+        Optional[list[str]],
+        typer.Argument(
+            help="Texts to predict for. Without any, reads --input-file, or stdin when it is a pipe.",
+            show_default=False,
+        ),
+    ] = None,
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="A trained output directory (or any HF model dir).", show_default=False)
+    ] = ...,
+    input_file: Annotated[
+        Optional[str],
+        typer.Option(help="txt (one text a line), csv, tsv, json or jsonl; '-' for stdin.", show_default=False),
+    ] = None,
+    output_file: Annotated[
+        Optional[str], typer.Option(help="Write here instead of stdout.", show_default=False)
+    ] = None,
     output_format: Annotated[Literal["jsonl", "csv"], typer.Option("--format", help="Output format.")] = "jsonl",
-    question: Annotated[Optional[str], typer.Option(help="Question answering: the question.", show_default=False)] = None,
+    question: Annotated[
+        Optional[str], typer.Option(help="Question answering: the question.", show_default=False)
+    ] = None,
     context: Annotated[Optional[str], typer.Option(help="Question answering: the context.", show_default=False)] = None,
-    text_column: Annotated[Optional[str], typer.Option(
-        help="Input column with the text.", show_default="the training run's, else text")] = None,
-    text_pair_column: Annotated[Optional[str], typer.Option(
-        help="Input column with the second text of a pair.", show_default="the training run's, else none")] = None,
+    text_column: Annotated[
+        Optional[str], typer.Option(help="Input column with the text.", show_default="the training run's, else text")
+    ] = None,
+    text_pair_column: Annotated[
+        Optional[str],
+        typer.Option(help="Input column with the second text of a pair.", show_default="the training run's, else none"),
+    ] = None,
     id_column: Annotated[str, typer.Option(help="Input column copied to the output as `id`, when present.")] = "id",
-    question_column: Annotated[Optional[str], typer.Option(
-        help="Input column with the question (QA).", show_default="the training run's, else question")] = None,
-    context_column: Annotated[Optional[str], typer.Option(
-        help="Input column with the context (QA).", show_default="the training run's, else context")] = None,
+    question_column: Annotated[
+        Optional[str],
+        typer.Option(help="Input column with the question (QA).", show_default="the training run's, else question"),
+    ] = None,
+    context_column: Annotated[
+        Optional[str],
+        typer.Option(help="Input column with the context (QA).", show_default="the training run's, else context"),
+    ] = None,
     batch_size: Annotated[int, typer.Option(help="Inputs per forward pass (on a GPU, more is faster).")] = 32,
-    top_k: Annotated[Optional[int], typer.Option(
-        help="Classification: also list the k best labels; fill-mask: tokens per [MASK].",
-        show_default="1 for classification, 5 for fill-mask")] = None,
-    max_seq_length: Annotated[Optional[int], typer.Option(
-        help="Truncate longer inputs (with a warning).", show_default="the model's maximum")] = None,
-    doc_stride: Annotated[Optional[int], typer.Option(
-        help="QA: tokens of overlap between windows of a long context.", show_default="the training run's")] = None,
-    max_answer_length: Annotated[Optional[int], typer.Option(
-        help="QA: longest answer in tokens.", show_default="the training run's")] = None,
-    null_score_diff_threshold: Annotated[Optional[float], typer.Option(
-        help="QA v2: answer nothing when null score - best span score exceeds this.",
-        show_default="the training run's")] = None,
+    top_k: Annotated[
+        Optional[int],
+        typer.Option(
+            help="Classification: also list the k best labels; fill-mask: tokens per [MASK].",
+            show_default="1 for classification, 5 for fill-mask",
+        ),
+    ] = None,
+    max_seq_length: Annotated[
+        Optional[int], typer.Option(help="Truncate longer inputs (with a warning).", show_default="the model's maximum")
+    ] = None,
+    doc_stride: Annotated[
+        Optional[int],
+        typer.Option(
+            help="QA: tokens of overlap between windows of a long context.", show_default="the training run's"
+        ),
+    ] = None,
+    max_answer_length: Annotated[
+        Optional[int], typer.Option(help="QA: longest answer in tokens.", show_default="the training run's")
+    ] = None,
+    null_score_diff_threshold: Annotated[
+        Optional[float],
+        typer.Option(
+            help="QA v2: answer nothing when null score - best span score exceeds this.",
+            show_default="the training run's",
+        ),
+    ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...")] = "auto",
-    dtype: Annotated[Literal["auto", "float32", "bfloat16", "float16"], typer.Option(
-        help="Weights and activations: auto is bfloat16/float16 on a GPU, float32 on the CPU.")] = "auto",
-    allow_pickle: Annotated[bool, typer.Option(
-        help="Load pickled weights (pytorch_model.bin) when the model has no safetensors; pickles can run code.")] = False,
+    dtype: Annotated[
+        Literal["auto", "float32", "bfloat16", "float16"],
+        typer.Option(help="Weights and activations: auto is bfloat16/float16 on a GPU, float32 on the CPU."),
+    ] = "auto",
+    allow_pickle: Annotated[
+        bool,
+        typer.Option(
+            help="Load pickled weights (pytorch_model.bin) when the model has no safetensors; pickles can run code."
+        ),
+    ] = False,
 ) -> None:
     """Predict with a trained model: the task (classification, question answering, fill-mask) comes from the model.
 
@@ -74,8 +112,7 @@ def predict(
         raise BertcliError(f"--top-k must be at least 1, got {top_k}")
     predictor_class = registry.for_model(model).predictor_class()
     run = _saved_run(model)
-    given = {"text": text_column, "text_pair": text_pair_column, "question": question_column,
-             "context": context_column}
+    given = {"text": text_column, "text_pair": text_pair_column, "question": question_column, "context": context_column}
     columns = predictor_class.columns(given, run)
 
     if question is not None or context is not None:
@@ -84,8 +121,10 @@ def predict(
         records = iter([{"question": question, "context": context}])
     elif texts:
         if "text" not in predictor_class.inputs:
-            raise BertcliError(f"this model reads {' and '.join(predictor_class.inputs)}, not texts: pass "
-                               f"{' and '.join('--' + name for name in predictor_class.inputs)}, or an --input-file")
+            raise BertcliError(
+                f"this model reads {' and '.join(predictor_class.inputs)}, not texts: pass "
+                f"{' and '.join('--' + name for name in predictor_class.inputs)}, or an --input-file"
+            )
         records = iter([{"text": t} for t in texts])
     elif input_file:
         records = read_records(input_file, columns, id_column)
@@ -98,10 +137,20 @@ def predict(
 
     from bertcli.predict.base import load_predictor
 
-    options = {**predictor_class.saved_options(run), "device": device, "batch_size": batch_size, "dtype": dtype,
-               "allow_pickle": allow_pickle}
-    given_options = {"max_length": max_seq_length, "doc_stride": doc_stride, "max_answer_length": max_answer_length,
-                     "null_score_diff_threshold": null_score_diff_threshold, "top_k": top_k}
+    options = {
+        **predictor_class.saved_options(run),
+        "device": device,
+        "batch_size": batch_size,
+        "dtype": dtype,
+        "allow_pickle": allow_pickle,
+    }
+    given_options = {
+        "max_length": max_seq_length,
+        "doc_stride": doc_stride,
+        "max_answer_length": max_answer_length,
+        "null_score_diff_threshold": null_score_diff_threshold,
+        "top_k": top_k,
+    }
     options.update({k: v for k, v in given_options.items() if v is not None})
     predictor = load_predictor(model, **options)
     writer = Writer(output_file, output_format)

@@ -4,8 +4,12 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="List and show dataset recipes.", no_args_is_help=True, rich_markup_mode=None,
-                  context_settings={"help_option_names": ["-h", "--help"]})
+app = typer.Typer(
+    help="List and show dataset recipes.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 
 
 @app.command("list")

@@ -48,8 +48,15 @@ class Predictor:
     inputs: tuple[str, ...] = ("text",)  # the fields each input record needs
     optional_inputs: tuple[str, ...] = ()  # fields it may have
 
-    def __init__(self, model_dir: str, device: str = "auto", batch_size: int = 32, max_length: int | None = None,
-                 dtype: str = "auto", allow_pickle: bool = False):
+    def __init__(
+        self,
+        model_dir: str,
+        device: str = "auto",
+        batch_size: int = 32,
+        max_length: int | None = None,
+        dtype: str = "auto",
+        allow_pickle: bool = False,
+    ):
         from bertcli.predict import plain_bert
 
         self.device = resolve_device(device)
@@ -145,8 +152,10 @@ class Predictor:
 
     def warn_truncated(self) -> None:
         if self.truncated:
-            print(f"bertcli: warning: {self.truncated} input(s) longer than {self.max_length} tokens were truncated",
-                  file=sys.stderr)
+            print(
+                f"bertcli: warning: {self.truncated} input(s) longer than {self.max_length} tokens were truncated",
+                file=sys.stderr,
+            )
 
 
 def load_predictor(model_dir: str, **options) -> Predictor:
@@ -156,5 +165,7 @@ def load_predictor(model_dir: str, **options) -> Predictor:
     from bertcli.tasks import registry
 
     predictor = registry.for_model(model_dir).predictor_class()
-    accepted = set(inspect.signature(predictor.__init__).parameters) | set(inspect.signature(Predictor.__init__).parameters)
+    accepted = set(inspect.signature(predictor.__init__).parameters) | set(
+        inspect.signature(Predictor.__init__).parameters
+    )
     return predictor(model_dir, **{k: v for k, v in options.items() if k in accepted})

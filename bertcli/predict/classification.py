@@ -17,7 +17,8 @@ class ClassificationPredictor(Predictor):
         config = self.model.config
         self.labels = [config.id2label[i] for i in range(config.num_labels)]
         self.problem_type = config.problem_type or (
-            "regression" if config.num_labels == 1 else "single_label_classification")
+            "regression" if config.num_labels == 1 else "single_label_classification"
+        )
         self.top_k = top_k
 
     def predict_chunk(self, records: list[dict]) -> list[dict]:
@@ -40,8 +41,10 @@ class ClassificationPredictor(Predictor):
         results = []
         for scores, ids, row in zip(top_scores.tolist(), top_ids.tolist(), probabilities.tolist()):
             if multi_label:
-                result = {"label": [self.labels[j] for j, p in enumerate(row) if p > 0.5],
-                          "scores": dict(zip(self.labels, row))}
+                result = {
+                    "label": [self.labels[j] for j, p in enumerate(row) if p > 0.5],
+                    "scores": dict(zip(self.labels, row)),
+                }
             else:
                 result = {"label": self.labels[ids[0]], "score": scores[0]}
                 if k > 1:

@@ -31,11 +31,18 @@ class FillMaskPredictor(Predictor):
                 where = (ids == mask_id).nonzero().flatten().tolist()
                 probabilities = logits[row, where].softmax(-1)
                 scores, tokens = probabilities.topk(self.top_k, dim=-1)
-                masks = [[{"token": self.tokenizer.convert_ids_to_tokens(t), "score": s}
-                          for t, s in zip(token_row, score_row)]
-                         for token_row, score_row in zip(tokens.tolist(), scores.tolist())]
+                masks = [
+                    [
+                        {"token": self.tokenizer.convert_ids_to_tokens(t), "score": s}
+                        for t, s in zip(token_row, score_row)
+                    ]
+                    for token_row, score_row in zip(tokens.tolist(), scores.tolist())
+                ]
                 filled = ids.clone()
                 filled[where] = tokens[:, 0].cpu()
-                results[i] = {**records[i], "predictions": masks,
-                              "filled": self.tokenizer.decode(filled, skip_special_tokens=True)}
+                results[i] = {
+                    **records[i],
+                    "predictions": masks,
+                    "filled": self.tokenizer.decode(filled, skip_special_tokens=True),
+                }
         return results

@@ -32,9 +32,15 @@ def load(model_dir: str, head: str, device: torch.device, dtype: torch.dtype) ->
     directory = Path(model_dir)
     config = json.loads((directory / "config.json").read_text())
     architecture = (config.get("architectures") or [""])[0]
-    if (config.get("model_type") != "bert" or not architecture.startswith("Bert") or config.get("is_decoder")
-            or config.get("add_cross_attention") or config.get("position_embedding_type", "absolute") != "absolute"
-            or config.get("hidden_act", "gelu") not in ACTIVATIONS or not (directory / "model.safetensors").is_file()):
+    if (
+        config.get("model_type") != "bert"
+        or not architecture.startswith("Bert")
+        or config.get("is_decoder")
+        or config.get("add_cross_attention")
+        or config.get("position_embedding_type", "absolute") != "absolute"
+        or config.get("hidden_act", "gelu") not in ACTIVATIONS
+        or not (directory / "model.safetensors").is_file()
+    ):
         return None
     from safetensors.torch import load_file
 
@@ -51,11 +57,22 @@ def expected_weights(config: dict, head: str) -> set[str]:
     names |= {e + "LayerNorm.weight", e + "LayerNorm.bias"}
     for i in range(config["num_hidden_layers"]):
         p = f"bert.encoder.layer.{i}."
-        for module in ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
-                       "attention.output.LayerNorm", "intermediate.dense", "output.dense", "output.LayerNorm"):
+        for module in (
+            "attention.self.query",
+            "attention.self.key",
+            "attention.self.value",
+            "attention.output.dense",
+            "attention.output.LayerNorm",
+            "intermediate.dense",
+            "output.dense",
+            "output.LayerNorm",
+        ):
             names |= {p + module + ".weight", p + module + ".bias"}
-    heads = {"classification": ("bert.pooler.dense", "classifier"), "question-answering": ("qa_outputs",),
-             "fill-mask": ("cls.predictions.transform.dense", "cls.predictions.transform.LayerNorm")}
+    heads = {
+        "classification": ("bert.pooler.dense", "classifier"),
+        "question-answering": ("qa_outputs",),
+        "fill-mask": ("cls.predictions.transform.dense", "cls.predictions.transform.LayerNorm"),
+    }
     return names | {f"{module}.{kind}" for module in heads[head] for kind in ("weight", "bias")}
 
 
@@ -67,9 +84,12 @@ class PlainBert:
         id2label = {int(i): label for i, label in (config.get("id2label") or {}).items()}
         if head == "classification" and not id2label:
             id2label = {i: f"LABEL_{i}" for i in range(len(weights["classifier.bias"]))}
-        self.config = SimpleNamespace(max_position_embeddings=config.get("max_position_embeddings", 512),
-                                      id2label=id2label, num_labels=len(id2label),
-                                      problem_type=config.get("problem_type"))
+        self.config = SimpleNamespace(
+            max_position_embeddings=config.get("max_position_embeddings", 512),
+            id2label=id2label,
+            num_labels=len(id2label),
+            problem_type=config.get("problem_type"),
+        )
         self.head = head
         self.eps = config.get("layer_norm_eps", 1e-12)
         self.heads = config["num_attention_heads"]
@@ -94,14 +114,19 @@ class PlainBert:
         e = "bert.embeddings."
         positions = torch.arange(input_ids.shape[1], device=input_ids.device)
         types = token_type_ids if token_type_ids is not None else torch.zeros_like(input_ids)
-        x = (self.w[e + "word_embeddings.weight"][input_ids] + self.w[e + "token_type_embeddings.weight"][types]
-             + self.w[e + "position_embeddings.weight"][positions])
+        x = (
+            self.w[e + "word_embeddings.weight"][input_ids]
+            + self.w[e + "token_type_embeddings.weight"][types]
+            + self.w[e + "position_embeddings.weight"][positions]
+        )
         x = self._norm(x, e + "LayerNorm")
         mask = attention_mask[:, None, None, :].bool() if attention_mask is not None else None  # True: attend
         batch, length, hidden = x.shape
         for i in self.layers:
             p = f"bert.encoder.layer.{i}."
-            qkv = self._linear(x, p + "attention.self.qkv").view(batch, length, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
+            qkv = (
+                self._linear(x, p + "attention.self.qkv").view(batch, length, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
+            )
             query, key, value = qkv.unbind(0)  # each (batch, heads, length, head size)
             if cls_only_last_layer and i == self.layers[-1]:
                 x, query = x[:, :1], query[:, :, :1]
@@ -114,7 +139,9 @@ class PlainBert:
 
     @torch.inference_mode()
     def __call__(self, input_ids, token_type_ids=None, attention_mask=None) -> SimpleNamespace:
-        states = self.encode(input_ids, token_type_ids, attention_mask, cls_only_last_layer=self.head == "classification")
+        states = self.encode(
+            input_ids, token_type_ids, attention_mask, cls_only_last_layer=self.head == "classification"
+        )
         if self.head == "classification":
             pooled = torch.tanh(self._linear(states[:, 0], "bert.pooler.dense"))
             return SimpleNamespace(logits=self._linear(pooled, "classifier"))
@@ -134,7 +161,9 @@ def load_tokenizer(model_dir: str) -> PlainTokenizer | None:
     if not (directory / "tokenizer.json").is_file():
         return None
     config_file = directory / "tokenizer_config.json"
-    return PlainTokenizer(directory / "tokenizer.json", json.loads(config_file.read_text()) if config_file.is_file() else {})
+    return PlainTokenizer(
+        directory / "tokenizer.json", json.loads(config_file.read_text()) if config_file.is_file() else {}
+    )
 
 
 class PlainTokenizer:
@@ -149,8 +178,14 @@ class PlainTokenizer:
         self.mask_token_id = self.backend.token_to_id(self.mask_token)
         self.pad_token_id = self.backend.token_to_id(config.get("pad_token", "[PAD]")) or 0
 
-    def __call__(self, texts: list[str], pairs: list[str] | None = None, truncation: bool = True,
-                 max_length: int | None = None, return_attention_mask: bool = False) -> _Encoded:
+    def __call__(
+        self,
+        texts: list[str],
+        pairs: list[str] | None = None,
+        truncation: bool = True,
+        max_length: int | None = None,
+        return_attention_mask: bool = False,
+    ) -> _Encoded:
         if truncation and max_length:
             self.backend.enable_truncation(max_length)  # longest first, as transformers' truncation=True
         else:

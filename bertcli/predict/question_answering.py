@@ -14,9 +14,17 @@ class QuestionAnsweringPredictor(Predictor):
     model_class = "AutoModelForQuestionAnswering"
     inputs = ("question", "context")
 
-    def __init__(self, *args, doc_stride: int = 128, max_query_length: int = 64, n_best: int = 20,
-                 max_answer_length: int = 30, version_2: bool = False, null_score_diff_threshold: float = 0.0,
-                 **kwargs):
+    def __init__(
+        self,
+        *args,
+        doc_stride: int = 128,
+        max_query_length: int = 64,
+        n_best: int = 20,
+        max_answer_length: int = 30,
+        version_2: bool = False,
+        null_score_diff_threshold: float = 0.0,
+        **kwargs,
+    ):
         from bertcli.tasks.question_answering.squad import SpanSettings, Windowing
 
         kwargs["max_length"] = kwargs.get("max_length") or 384
@@ -46,10 +54,15 @@ class QuestionAnsweringPredictor(Predictor):
         for i, row in enumerate(features["offset_mapping"]):
             offsets[i, : len(row)] = row
         for positions, outputs in self._run(features):
-            start_logits, end_logits = outputs.start_logits.float().cpu().numpy(), outputs.end_logits.float().cpu().numpy()
+            start_logits, end_logits = (
+                outputs.start_logits.float().cpu().numpy(),
+                outputs.end_logits.float().cpu().numpy(),
+            )
             for row, i in enumerate(positions):
                 n = len(features["input_ids"][i])
                 starts[i, :n], ends[i, :n] = start_logits[row, :n], end_logits[row, :n]
         answers = best_spans(starts, ends, offsets, np.asarray(features["example_index"]), contexts, self.spans)
-        return [{**record, "answer": a["answer"], "score": a["score"], "start": a["start"], "end": a["end"]}
-                for record, a in zip(records, answers)]
+        return [
+            {**record, "answer": a["answer"], "score": a["score"], "start": a["start"], "end": a["end"]}
+            for record, a in zip(records, answers)
+        ]

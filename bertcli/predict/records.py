@@ -55,8 +55,10 @@ def _pick(row: dict, columns: dict[str, str | tuple | None], id_column: str, whe
         names = column if isinstance(column, tuple) else (column,)
         name = next((n for n in names if n in row), None)
         if name is None:
-            raise BertcliError(f"{where}: no column '{names[0]}' (found: {', '.join(map(str, row)) or 'none'}); "
-                               f"name the right one with --{field.replace('_', '-')}-column")
+            raise BertcliError(
+                f"{where}: no column '{names[0]}' (found: {', '.join(map(str, row)) or 'none'}); "
+                f"name the right one with --{field.replace('_', '-')}-column"
+            )
         value = row[name]
         record[field] = "" if value is None else str(value)
     if id_column in row:
@@ -155,7 +157,9 @@ class Writer:
         if self.fmt == "jsonl":
             self.file.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
-            flat = {k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v for k, v in record.items()}
+            flat = {
+                k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v for k, v in record.items()
+            }
             if self.csv is None:
                 self.csv = csv.DictWriter(self.file, fieldnames=list(flat))
                 self.csv.writeheader()

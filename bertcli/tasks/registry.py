@@ -134,5 +134,7 @@ def for_model(model_dir: str) -> TaskSpec:
             if architecture.endswith(spec.reads):
                 return spec
     known = ", ".join(suffix[3:] for spec in TASKS for suffix in spec.reads)
-    raise BertcliError(f"{model_dir} holds a {', '.join(architectures) or 'model of no stated architecture'}: "
-                       f"bertcli evaluates and predicts with models for {known}")
+    raise BertcliError(
+        f"{model_dir} holds a {', '.join(architectures) or 'model of no stated architecture'}: "
+        f"bertcli evaluates and predicts with models for {known}"
+    )

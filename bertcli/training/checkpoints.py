@@ -2,7 +2,8 @@
 
 A checkpoint holds the run's output model as `save_pretrained` writes it (plus the tokenizer), so
 `AutoModelFor*.from_pretrained(step_dir)` loads it, and any other trained model in `step_dir/<name>/`;
-Accelerate adds the optimizer, scheduler, RNG states of every process and its step counter; `trainer_state.json` adds the data position and the best metric so far.
+Accelerate adds the optimizer, scheduler, RNG states of every process and its step counter;
+`trainer_state.json` adds the data position and the best metric so far.
 It is written to `.step-N.tmp` and renamed when complete: an interrupted save leaves no half checkpoint.
 """
 
@@ -61,8 +62,10 @@ class Checkpointer:
             shutil.rmtree(tmp, ignore_errors=True)
             saved = list_checkpoints(self.root)
             kept = f"the previous checkpoint {saved[-1]} is intact" if saved else "no earlier checkpoint exists"
-            raise BertcliError(f"cannot save checkpoint step-{step}: {write_error(e, self.root)}; {kept}: free space "
-                               "(or lower --save-total-limit) and resume with --resume-from-checkpoint auto") from e
+            raise BertcliError(
+                f"cannot save checkpoint step-{step}: {write_error(e, self.root)}; {kept}: free space "
+                "(or lower --save-total-limit) and resume with --resume-from-checkpoint auto"
+            ) from e
         if acc.is_main_process:
             shutil.rmtree(final, ignore_errors=True)
             os.replace(tmp, final)
@@ -83,7 +86,9 @@ class Checkpointer:
             return saved[-1] if saved else None
         path = Path(resume)
         if not (path / TRAINER_STATE).is_file():
-            raise BertcliError(f"{path} is not a bertcli checkpoint (no {TRAINER_STATE}): pass a checkpoints/step-N directory")
+            raise BertcliError(
+                f"{path} is not a bertcli checkpoint (no {TRAINER_STATE}): pass a checkpoints/step-N directory"
+            )
         return path
 
     def _rotate(self, keep_step: int | None) -> None:
@@ -91,7 +96,7 @@ class Checkpointer:
         if not self.limit:
             return
         saved = list_checkpoints(self.root)
-        keep = set(saved[-self.limit:])
+        keep = set(saved[-self.limit :])
         if keep_step is not None:
             keep.add(self.root / f"step-{keep_step}")
         for path in saved:

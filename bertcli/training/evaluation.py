@@ -19,8 +19,11 @@ def eval_dataloader(dataset, task, batch_size: int, device_type: str, seed: int 
     """Length-sorted batches of `dataset` (which has a `length` column), each example with its `index`."""
     sampler = SortedBatchSampler(list(dataset["length"]), batch_size)
     return torch.utils.data.DataLoader(
-        WithIndex(dataset.remove_columns("length")), batch_sampler=sampler, collate_fn=task.collate,
-        pin_memory=device_type == "cuda", generator=torch.Generator().manual_seed(seed),  # see trainer._dataloader
+        WithIndex(dataset.remove_columns("length")),
+        batch_sampler=sampler,
+        collate_fn=task.collate,
+        pin_memory=device_type == "cuda",
+        generator=torch.Generator().manual_seed(seed),  # see trainer._dataloader
     )
 
 

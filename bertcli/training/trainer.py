@@ -59,8 +59,9 @@ class Trainer:
         self.accelerator = setup.accelerator
         self.module = TrainingModule(setup.task, setup.models)
         self.out = Path(self.cfg.output_dir)
-        self.checkpointer = Checkpointer(self.accelerator, self.out / "checkpoints", self.tokenizer,
-                                         self.t.save_total_limit)
+        self.checkpointer = Checkpointer(
+            self.accelerator, self.out / "checkpoints", self.tokenizer, self.t.save_total_limit
+        )
         self.state = TrainState()
         self.metric_for_best = self.t.metric_for_best or setup.task.metric_names(setup.data)[0]
         self.is_tty = sys.stdout.isatty()
@@ -91,8 +92,10 @@ class Trainer:
         """First Ctrl-C: finish the step, checkpoint, stop. A second one stops at once."""
         self.stop_signal = signum
         signal.signal(signum, signal.SIG_DFL)
-        self._print(f"\n{signal.Signals(signum).name}: stopping after this step with a checkpoint "
-                    "(again to stop at once, without one)")
+        self._print(
+            f"\n{signal.Signals(signum).name}: stopping after this step with a checkpoint "
+            "(again to stop at once, without one)"
+        )
 
     def _fit(self, train_ds, eval_ds) -> dict:
         from transformers import get_linear_schedule_with_warmup
@@ -126,14 +129,18 @@ class Trainer:
             acc.init_trackers("bertcli", config=_flat(self.cfg.to_dict()))
 
         self.last_checkpoint = resume_dir
-        self._print(f"Training: {len(train_ds)} examples, {total_steps} steps "
-                    f"({steps_per_epoch}/epoch), batch {t.batch_size} x {t.grad_accum} x {acc.num_processes} processes")
+        self._print(
+            f"Training: {len(train_ds)} examples, {total_steps} steps "
+            f"({steps_per_epoch}/epoch), batch {t.batch_size} x {t.grad_accum} x {acc.num_processes} processes"
+        )
         progress = self._progress(total_steps)
         heap = HeapTrimmer(enabled=acc.device.type == "cpu")
         self.module.train()
         last_eval: dict | None = None
         running_loss = torch.zeros((), device=acc.device)
-        finite = torch.ones((), device=acc.device, dtype=torch.bool)  # every loss so far; checked without a sync per step
+        finite = torch.ones(
+            (), device=acc.device, dtype=torch.bool
+        )  # every loss so far; checked without a sync per step
         running_batches, samples_seen, tokens_seen = 0, 0, torch.zeros((), device=acc.device, dtype=torch.long)
         start = window_start = time.perf_counter()
         window_samples = 0
@@ -141,7 +148,11 @@ class Trainer:
         for epoch in range(self.state.epoch, num_epochs):
             if done:
                 break
-            batches = acc.skip_first_batches(train_dl, self.state.batches_in_epoch) if self.state.batches_in_epoch else train_dl
+            batches = (
+                acc.skip_first_batches(train_dl, self.state.batches_in_epoch)
+                if self.state.batches_in_epoch
+                else train_dl
+            )
             # The batch order is a function of the epoch. Accelerate's loader re-sets its sampler's epoch from
             # its own iteration count (wrong after a resume), and does not reach a sampler wrapped for several
             # processes: set both.
@@ -195,8 +206,10 @@ class Trainer:
                 if self._stop_requested():
                     if not saved:
                         self._save_checkpoint(finite, last_eval)
-                    raise Interrupted(f"stopped at step {step}: saved {self.last_checkpoint}; continue with "
-                                      "the same command and --resume-from-checkpoint auto")
+                    raise Interrupted(
+                        f"stopped at step {step}: saved {self.last_checkpoint}; continue with "
+                        "the same command and --resume-from-checkpoint auto"
+                    )
             else:
                 self.state.epoch, self.state.batches_in_epoch = epoch + 1, 0
         progress.close()
@@ -232,9 +245,13 @@ class Trainer:
         """Stop on a NaN/inf loss before its weights are saved anywhere (checked at logging and saving steps)."""
         if self.accelerator.reduce(finite.int(), "sum").item() == self.accelerator.num_processes:
             return
-        kept = f"the last good checkpoint is {self.last_checkpoint}" if self.last_checkpoint else "no checkpoint was saved"
-        raise BertcliError(f"the training loss became NaN or infinite by step {step}; nothing after it was saved and "
-                           f"{kept}: lower --lr, keep --max-grad-norm on, or check the data for broken labels")
+        kept = (
+            f"the last good checkpoint is {self.last_checkpoint}" if self.last_checkpoint else "no checkpoint was saved"
+        )
+        raise BertcliError(
+            f"the training loss became NaN or infinite by step {step}; nothing after it was saved and "
+            f"{kept}: lower --lr, keep --max-grad-norm on, or check the data for broken labels"
+        )
 
     def _stop_requested(self) -> bool:
         """Whether a signal asked to stop; every process agrees (a signal may reach only some of them)."""
@@ -293,8 +310,10 @@ class Trainer:
             except WRITE_ERRORS as e:
                 shutil.rmtree(tmp, ignore_errors=True)
                 kept = f"; the checkpoints are intact (latest {self.last_checkpoint})" if self.last_checkpoint else ""
-                raise BertcliError(f"cannot save the final model: {write_error(e, self.out)}{kept}: free space and "
-                                   "run again with --resume-from-checkpoint auto") from e
+                raise BertcliError(
+                    f"cannot save the final model: {write_error(e, self.out)}{kept}: free space and "
+                    "run again with --resume-from-checkpoint auto"
+                ) from e
             for path in sorted(tmp.iterdir(), key=lambda p: p.name == "metrics.json"):
                 if path.is_dir():  # another trained model (OUT/<name>/), whole: the older copy goes first
                     shutil.rmtree(self.out / path.name, ignore_errors=True)
@@ -311,7 +330,9 @@ class Trainer:
         if self.t.report_to != "none":
             acc.log({k: v for k, v in record.items() if k != "step"}, step=record["step"])
         if progress is not None and self.is_tty:
-            progress.set_postfix(loss=f"{record['loss']:.4f}", lr=f"{record['lr']:.2e}", samples_s=record["samples_per_second"])
+            progress.set_postfix(
+                loss=f"{record['loss']:.4f}", lr=f"{record['lr']:.2e}", samples_s=record["samples_per_second"]
+            )
         else:
             print(" | ".join(f"{k} {_fmt(v)}" for k, v in record.items()), flush=True)
 
@@ -337,14 +358,17 @@ class Trainer:
         # A generator of its own: creating an iterator draws a seed from it, which would otherwise come from
         # the global RNG and shift dropout after a resume (the resumed run creates one more iterator).
         return torch.utils.data.DataLoader(
-            dataset, batch_sampler=batch_sampler, collate_fn=self.task.collate,
-            pin_memory=self.accelerator.device.type == "cuda", generator=torch.Generator().manual_seed(self.t.seed),
+            dataset,
+            batch_sampler=batch_sampler,
+            collate_fn=self.task.collate,
+            pin_memory=self.accelerator.device.type == "cuda",
+            generator=torch.Generator().manual_seed(self.t.seed),
         )
 
     def _optimizer(self):
         """AdamW; no weight decay on biases and LayerNorm weights (as in BERT); fused kernels on CUDA."""
         decay, no_decay = [], []
-        for name, param in self.module.named_parameters():  # a parameter two models share comes once
+        for param in self.module.parameters():  # a parameter two models share comes once
             if param.requires_grad:
                 (no_decay if param.ndim < 2 else decay).append(param)
         groups = [{"params": decay, "weight_decay": self.t.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]

@@ -30,8 +30,14 @@ class LabelSpace:
         return list(values) if self.to_id is None else [self.to_id[v] for v in values]
 
 
-def infer_labels(train_values: list, eval_values: list, feature, label_names: list[str] | None,
-                 problem_type: ProblemType | None, source: str) -> LabelSpace:
+def infer_labels(
+    train_values: list,
+    eval_values: list,
+    feature,
+    label_names: list[str] | None,
+    problem_type: ProblemType | None,
+    source: str,
+) -> LabelSpace:
     """Decide classification vs regression and the label ids from the raw label values."""
     if any(v is None for v in train_values) or any(v is None for v in eval_values):
         raise BertcliError(f"{source}: some examples have no label; fill in or drop those rows")
@@ -72,8 +78,10 @@ def _check_one_kind(values: list, source: str) -> None:
         first.setdefault(kind, (row, value))
     if len(first) > 1:
         (kind_a, (row_a, a)), (kind_b, (row_b, b)) = sorted(first.items(), key=lambda item: item[1][0])[:2]
-        raise BertcliError(f"{source}: the label column mixes types ({a!r} in row {row_a} is {kind_a}, {b!r} in row "
-                           f"{row_b} is {kind_b}): write every label the same way")
+        raise BertcliError(
+            f"{source}: the label column mixes types ({a!r} in row {row_a} is {kind_a}, {b!r} in row "
+            f"{row_b} is {kind_b}): write every label the same way"
+        )
 
 
 def _from_values(values: list, names: list[str], eval_values: list, source: str, train_values: list | None = None):

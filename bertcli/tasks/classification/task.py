@@ -22,23 +22,38 @@ class ClassificationTask(Task):
         if not training:  # the labels as the trained model has them
             config = self.model_config
             problem_type = config.problem_type or (
-                "regression" if config.num_labels == 1 else "single_label_classification")
+                "regression" if config.num_labels == 1 else "single_label_classification"
+            )
             names = None if problem_type == "regression" else [config.id2label[i] for i in range(config.num_labels)]
             values = list(evals[d.label_column])
-            labels = infer_labels(values, values, evals.features[d.label_column], names, problem_type,
-                                  d.source("validation"))
+            labels = infer_labels(
+                values, values, evals.features[d.label_column], names, problem_type, d.source("validation")
+            )
             return TaskData(train=None, eval=self._featurize(evals, labels, "validation"), info=labels)
         train = self._examples("train", t.max_train_samples)
-        labels = infer_labels(list(train[d.label_column]), list(evals[d.label_column]), train.features[d.label_column],
-                              d.label_names, self.cfg.options.problem_type, d.train_file or d.dataset)
-        return TaskData(train=self._featurize(train, labels, "train"), eval=self._featurize(evals, labels, "validation"),
-                        info=labels, options=dataclasses.replace(self.cfg.options, problem_type=labels.problem_type))
+        labels = infer_labels(
+            list(train[d.label_column]),
+            list(evals[d.label_column]),
+            train.features[d.label_column],
+            d.label_names,
+            self.cfg.options.problem_type,
+            d.train_file or d.dataset,
+        )
+        return TaskData(
+            train=self._featurize(train, labels, "train"),
+            eval=self._featurize(evals, labels, "validation"),
+            info=labels,
+            options=dataclasses.replace(self.cfg.options, problem_type=labels.problem_type),
+        )
 
     def _examples(self, split: str, limit: int | None):
         d = self.cfg.data
         dataset = take(load_split(d, split), limit)
-        columns = {"--text-column": d.text_column, "--text-pair-column": d.text_pair_column,
-                   "--label-column": d.label_column}
+        columns = {
+            "--text-column": d.text_column,
+            "--text-pair-column": d.text_pair_column,
+            "--label-column": d.label_column,
+        }
         require_columns(dataset, columns, d.source(split))
         return drop_empty_texts(dataset, [c for c in (d.text_column, d.text_pair_column) if c], d.source(split))
 
@@ -50,8 +65,9 @@ class ClassificationTask(Task):
 
         def featurize(batch):
             pair = as_text(batch[d.text_pair_column]) if d.text_pair_column else None
-            encoded = tokenizer(as_text(batch[d.text_column]), pair, truncation=True, max_length=max_length,
-                                return_attention_mask=False)
+            encoded = tokenizer(
+                as_text(batch[d.text_column]), pair, truncation=True, max_length=max_length, return_attention_mask=False
+            )
             return {
                 "input_ids": encoded["input_ids"],
                 "token_type_ids": encoded["token_type_ids"],
@@ -60,8 +76,11 @@ class ClassificationTask(Task):
             }
 
         settings = {
-            "task": "cls-v1", "tokenizer": tokenizer_fingerprint(tokenizer), "max_length": max_length,
-            "columns": [d.text_column, d.text_pair_column, d.label_column], "labels": repr(labels),
+            "task": "cls-v1",
+            "tokenizer": tokenizer_fingerprint(tokenizer),
+            "max_length": max_length,
+            "columns": [d.text_column, d.text_pair_column, d.label_column],
+            "labels": repr(labels),
         }
         return map_cached(dataset, featurize, settings, desc=f"Tokenizing {split}", remove_columns=dataset.column_names)
 
@@ -72,9 +91,15 @@ class ClassificationTask(Task):
         extra = {}
         if labels.problem_type != "regression":
             extra = {"id2label": dict(enumerate(labels.names)), "label2id": {n: i for i, n in enumerate(labels.names)}}
-        model = load_pretrained(AutoModelForSequenceClassification, self.cfg.model, self.cfg.train.allow_pickle,
-                                num_labels=labels.num_labels, problem_type=labels.problem_type,
-                                ignore_mismatched_sizes=True, **extra)
+        model = load_pretrained(
+            AutoModelForSequenceClassification,
+            self.cfg.model,
+            self.cfg.train.allow_pickle,
+            num_labels=labels.num_labels,
+            problem_type=labels.problem_type,
+            ignore_mismatched_sizes=True,
+            **extra,
+        )
         return Models(trained={"model": model})
 
     def metric_names(self, data: TaskData) -> list[str]:

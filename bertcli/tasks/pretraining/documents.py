@@ -30,12 +30,20 @@ def load_documents(data, split: str, with_extra_sources: bool) -> datasets.Datas
     path = data.train_file if split == "train" else data.validation_file
     if path and Path(path).suffix.lower() not in TABLE_FORMATS:  # plain text: .txt, WikiText's .tokens, ...
         documents = datasets.Dataset.from_generator(
-            _text_documents, gen_kwargs={"path": path, "signature": file_signature(path)})
+            _text_documents, gen_kwargs={"path": path, "signature": file_signature(path)}
+        )
     elif path:
         documents = _table_documents(load_file(path), data.text_column, path)
     else:
-        sources = [{"dataset": data.dataset, "config": data.dataset_config, "text_column": data.text_column,
-                    "line_by_line": data.line_by_line, "lines_per_document": data.lines_per_document}]
+        sources = [
+            {
+                "dataset": data.dataset,
+                "config": data.dataset_config,
+                "text_column": data.text_column,
+                "line_by_line": data.line_by_line,
+                "lines_per_document": data.lines_per_document,
+            }
+        ]
         sources += (data.extra_sources or []) if with_extra_sources else []
         split_name = data.train_split if split == "train" else data.validation_split
         documents = datasets.concatenate_datasets([_hub_documents(source, split_name) for source in sources])
@@ -88,8 +96,12 @@ def _text_documents(path: str, signature: str):
 def _table_documents(table, column: str, source: str):
     """One document a row of `column`."""
     require_columns(table, {"--text-column": column}, source)
-    documents = table.map(lambda batch: {"sentences": [_row_sentences(t) for t in batch[column]]},
-                          batched=True, remove_columns=table.column_names, desc="Reading documents")
+    documents = table.map(
+        lambda batch: {"sentences": [_row_sentences(t) for t in batch[column]]},
+        batched=True,
+        remove_columns=table.column_names,
+        desc="Reading documents",
+    )
     return documents.filter(lambda batch: [bool(s) for s in batch["sentences"]], batched=True)
 
 
@@ -98,8 +110,13 @@ def _hub_documents(source: dict, split: str):
     if not source.get("line_by_line"):
         table = load_split(DataSource(dataset=name, dataset_config=source.get("config"), train_split=split), "train")
         return _table_documents(table, column, f"{name} ({split})")
-    kwargs = {"name": name, "config": source.get("config"), "split": split, "column": column,
-              "lines_per_document": source.get("lines_per_document")}
+    kwargs = {
+        "name": name,
+        "config": source.get("config"),
+        "split": split,
+        "column": column,
+        "lines_per_document": source.get("lines_per_document"),
+    }
     return datasets.Dataset.from_generator(_line_stream_documents, gen_kwargs=kwargs)
 
 

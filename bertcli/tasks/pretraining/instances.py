@@ -22,8 +22,15 @@ def _truncate_pair(a: list[int], b: list[int], max_tokens: int, rng: random.Rand
         del longer[0 if rng.random() < 0.5 else -1]
 
 
-def nsp_instances(document: list[list[int]], doc_index: int, n_documents: int, other_document, max_seq_length: int,
-                  short_seq_prob: float, rng: random.Random) -> Iterator[tuple[list[int], list[int], int]]:
+def nsp_instances(
+    document: list[list[int]],
+    doc_index: int,
+    n_documents: int,
+    other_document,
+    max_seq_length: int,
+    short_seq_prob: float,
+    rng: random.Random,
+) -> Iterator[tuple[list[int], list[int], int]]:
     """(segment A, segment B, next_sentence_label) from one tokenized document (a list of sentences).
 
     `other_document(j)` returns document j's sentences; NotNext segments come from a document != doc_index.
@@ -45,7 +52,7 @@ def nsp_instances(document: list[list[int]], doc_index: int, n_documents: int, o
                     j = rng.randrange(n_documents - 1)
                     j += j >= doc_index  # any document but this one
                     other = other_document(j)
-                    for sentence in other[rng.randrange(len(other)):]:
+                    for sentence in other[rng.randrange(len(other)) :]:
                         tokens_b.extend(sentence)
                         if len(tokens_b) >= target - len(tokens_a):
                             break
@@ -69,6 +76,6 @@ def packed_segments(document: list[list[int]], max_seq_length: int, min_tokens: 
     tokens = [t for sentence in document for t in sentence]
     size = max_seq_length - 2
     for start in range(0, len(tokens), size):
-        piece = tokens[start:start + size]
+        piece = tokens[start : start + size]
         if len(piece) >= min_tokens or start == 0:
             yield piece

@@ -26,8 +26,9 @@ class Masker:
         self.probability = mlm_probability
         self.whole_word = whole_word
 
-    def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(corrupted input_ids, labels) for a batch (batch, length)."""
         candidates = attention_mask.bool() & ~torch.isin(input_ids, self.special_ids)
         draw = torch.rand(input_ids.shape, generator=generator)

@@ -10,20 +10,25 @@ from bertcli.errors import BertcliError
 
 @dataclass
 class PretrainingData(DataSource):
-    train_file: str | None = setting(help="Text: one sentence (or paragraph) a line, a blank line between "
-                                          "documents; or csv/jsonl/parquet with one document a row (--text-column).",
-                                     evaluate=False)
-    validation_file: str | None = setting(help="Held-out text, same formats.",
-                                          default_text="a share of the training documents")
+    train_file: str | None = setting(
+        help="Text: one sentence (or paragraph) a line, a blank line between "
+        "documents; or csv/jsonl/parquet with one document a row (--text-column).",
+        evaluate=False,
+    )
+    validation_file: str | None = setting(
+        help="Held-out text, same formats.", default_text="a share of the training documents"
+    )
     text_column: str = setting("text", help="Column with the text, for tables and hub data sets.")
     # Hub data whose rows are lines of one text stream (WikiText), not one document each; a stream with no
     # document boundaries of its own (BookCorpus sentences) is cut every `lines_per_document` lines.
     line_by_line: bool = setting(False, help="Hub data: rows are lines of running text, not documents.")
-    lines_per_document: int | None = setting(help="Hub data read line by line: cut a document every N lines.",
-                                             default_text="at headings and blank lines")
+    lines_per_document: int | None = setting(
+        help="Hub data read line by line: cut a document every N lines.", default_text="at headings and blank lines"
+    )
     extra_sources: list[dict] | None = setting(
         help="More hub sources, concatenated after `dataset`: [{dataset, config, text_column, line_by_line, ...}]",
-        cli=False)
+        cli=False,
+    )
 
 
 @dataclass
@@ -31,12 +36,16 @@ class PretrainingOptions(TaskOptions):
     train_defaults = {"max_seq_length": 128, "lr": 1e-4, "epochs": 1.0, "batch_size": 32, "warmup_ratio": 0.01}
 
     mlm_probability: float = setting(0.15, help="Share of tokens chosen for masked-LM prediction.")
-    nsp: bool = setting(True, help="Next-sentence prediction (BertForPreTraining); --no-nsp: MLM only on "
-                                   "full-length segments (BertForMaskedLM).")
+    nsp: bool = setting(
+        True,
+        help="Next-sentence prediction (BertForPreTraining); --no-nsp: MLM only on "
+        "full-length segments (BertForMaskedLM).",
+    )
     whole_word_masking: bool = setting(False, help="Mask all WordPiece pieces of a chosen word together.")
     short_seq_prob: float = setting(0.1, help="Share of instances shorter than --max-seq-length.")
-    validation_percentage: float = setting(5.0, help="Documents held out for evaluation when no validation data "
-                                                     "is given.")
+    validation_percentage: float = setting(
+        5.0, help="Documents held out for evaluation when no validation data is given."
+    )
     preprocessing_workers: int = setting(1, help="Processes for tokenizing and building instances.")
 
     def check(self, train: TrainConfig) -> None:

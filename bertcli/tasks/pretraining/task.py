@@ -38,21 +38,32 @@ class PretrainingTask(Task):
     def load_data(self, training: bool) -> TaskData:
         d, o, t = self.cfg.data, self.cfg.options, self.cfg.train
         if not training:
-            return TaskData(train=None, eval=take(self._instances(load_documents(d, "validation", False),
-                                                                   "validation"), t.max_eval_samples))
+            return TaskData(
+                train=None,
+                eval=take(self._instances(load_documents(d, "validation", False), "validation"), t.max_eval_samples),
+            )
         train = load_documents(d, "train", with_extra_sources=True)
         # a hub split of its own (not the training split again), or a file; else documents are held out
-        has_validation = bool(d.validation_file or (d.dataset and not d.train_file and d.validation_split != d.train_split))
+        has_validation = bool(
+            d.validation_file or (d.dataset and not d.train_file and d.validation_split != d.train_split)
+        )
         if has_validation:
             evals = load_documents(d, "validation", with_extra_sources=False)
         else:  # hold out whole documents, so no evaluation pair shares a document with training
             n_eval = max(1, int(len(train) * o.validation_percentage / 100))
             if len(train) - n_eval < 2:
-                raise BertcliError(f"{d.train_file} holds {len(train)} documents: too few to hold some out; "
-                                   "pass --validation-file or use a larger corpus (blank lines separate documents)")
-            evals, train = train.select(range(len(train) - n_eval, len(train))), train.select(range(len(train) - n_eval))
-        return TaskData(train=take(self._instances(train, "train"), t.max_train_samples),
-                        eval=take(self._instances(evals, "validation"), t.max_eval_samples))
+                raise BertcliError(
+                    f"{d.train_file} holds {len(train)} documents: too few to hold some out; "
+                    "pass --validation-file or use a larger corpus (blank lines separate documents)"
+                )
+            evals, train = (
+                train.select(range(len(train) - n_eval, len(train))),
+                train.select(range(len(train) - n_eval)),
+            )
+        return TaskData(
+            train=take(self._instances(train, "train"), t.max_train_samples),
+            eval=take(self._instances(evals, "validation"), t.max_eval_samples),
+        )
 
     def _instances(self, documents, split: str):
         o, max_len, tokenizer = self.cfg.options, self.cfg.train.max_seq_length, self.tokenizer
@@ -60,21 +71,30 @@ class PretrainingTask(Task):
 
         def tokenize(batch):
             flat = [s for sentences in batch["sentences"] for s in sentences]
-            ids = tokenizer(flat, add_special_tokens=False, return_attention_mask=False,
-                            return_token_type_ids=False)["input_ids"]
+            ids = tokenizer(flat, add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False)[
+                "input_ids"
+            ]
             out, k = [], 0
             for sentences in batch["sentences"]:
-                out.append([x for x in ids[k:k + len(sentences)] if x])
+                out.append([x for x in ids[k : k + len(sentences)] if x])
                 k += len(sentences)
             return {"tokens": out}
 
         fingerprint = tokenizer_fingerprint(tokenizer)
-        tokenized = map_cached(documents, tokenize, {"task": "pretrain-tokens-v1", "tokenizer": fingerprint},
-                               desc=f"Tokenizing {split}", remove_columns=["sentences"], num_proc=workers)
+        tokenized = map_cached(
+            documents,
+            tokenize,
+            {"task": "pretrain-tokens-v1", "tokenizer": fingerprint},
+            desc=f"Tokenizing {split}",
+            remove_columns=["sentences"],
+            num_proc=workers,
+        )
         tokenized = tokenized.filter(lambda batch: [bool(t) for t in batch["tokens"]], batched=True)
         if o.nsp and len(tokenized) < 2:
-            raise BertcliError(f"next-sentence prediction needs at least 2 documents in the {split} data "
-                               "(blank lines separate documents), or pass --no-nsp")
+            raise BertcliError(
+                f"next-sentence prediction needs at least 2 documents in the {split} data "
+                "(blank lines separate documents), or pass --no-nsp"
+            )
         cls, sep, seed = tokenizer.cls_token_id, tokenizer.sep_token_id, self.cfg.train.seed
         n_documents, nsp, short = len(tokenized), o.nsp, o.short_seq_prob
 
@@ -85,7 +105,9 @@ class PretrainingTask(Task):
             for tokens, index in zip(batch["tokens"], indices):
                 rng = random.Random(seed * 1_000_003 + index)  # the same instances whatever the batching
                 if nsp:
-                    pairs = nsp_instances(tokens, index, n_documents, lambda j: tokenized[j]["tokens"], max_len, short, rng)
+                    pairs = nsp_instances(
+                        tokens, index, n_documents, lambda j: tokenized[j]["tokens"], max_len, short, rng
+                    )
                     for a, b, label in pairs:
                         rows["input_ids"].append([cls, *a, sep, *b, sep])
                         rows["token_type_ids"].append([0] * (len(a) + 2) + [1] * (len(b) + 1))
@@ -97,10 +119,23 @@ class PretrainingTask(Task):
             rows["length"] = [len(ids) for ids in rows["input_ids"]]
             return rows
 
-        settings = {"task": "pretrain-instances-v1", "tokenizer": fingerprint, "max_length": max_len, "nsp": nsp,
-                    "short_seq_prob": short, "seed": seed}
-        return map_cached(tokenized, build, settings, desc=f"Building {split} instances", with_indices=True,
-                          remove_columns=["tokens"], num_proc=workers)
+        settings = {
+            "task": "pretrain-instances-v1",
+            "tokenizer": fingerprint,
+            "max_length": max_len,
+            "nsp": nsp,
+            "short_seq_prob": short,
+            "seed": seed,
+        }
+        return map_cached(
+            tokenized,
+            build,
+            settings,
+            desc=f"Building {split} instances",
+            with_indices=True,
+            remove_columns=["tokens"],
+            num_proc=workers,
+        )
 
     def collate(self, features: list[dict]) -> dict[str, torch.Tensor]:
         batch = super().collate(features)
@@ -129,17 +164,21 @@ class PretrainingTask(Task):
         `prediction_logits` are (masked tokens, vocabulary), in the row-major order of `labels != -100`.
         """
         model, labels = models["model"], batch["labels"]
-        encoded = model.bert(batch["input_ids"], attention_mask=batch["attention_mask"],
-                             token_type_ids=batch["token_type_ids"])
+        encoded = model.bert(
+            batch["input_ids"], attention_mask=batch["attention_mask"], token_type_ids=batch["token_type_ids"]
+        )
         chosen = labels != -100
         prediction_logits = model.cls.predictions(encoded.last_hidden_state[chosen])
         loss = torch.nn.functional.cross_entropy(prediction_logits.float(), labels[chosen])
         seq_relationship_logits = None
         if "next_sentence_label" in batch:
             seq_relationship_logits = model.cls.seq_relationship(encoded.pooler_output)
-            loss = loss + torch.nn.functional.cross_entropy(seq_relationship_logits.float(), batch["next_sentence_label"])
-        return MaskedPositionsOutput(loss=loss, prediction_logits=prediction_logits,
-                                     seq_relationship_logits=seq_relationship_logits)
+            loss = loss + torch.nn.functional.cross_entropy(
+                seq_relationship_logits.float(), batch["next_sentence_label"]
+            )
+        return MaskedPositionsOutput(
+            loss=loss, prediction_logits=prediction_logits, seq_relationship_logits=seq_relationship_logits
+        )
 
     # --- evaluation ---------------------------------------------------------------------------------
     def metric_names(self, data: TaskData) -> list[str]:
@@ -155,8 +194,11 @@ class PretrainingTask(Task):
         token_loss = torch.nn.functional.cross_entropy(logits, targets, reduction="none")
         correct = (logits.argmax(-1) == targets).float()
         per_example = torch.zeros(labels.shape[0], device=labels.device)
-        kept = {"mlm_loss_sum": per_example.index_add(0, row, token_loss), "mlm_count": chosen.sum(1),
-                "mlm_correct": per_example.index_add(0, row, correct)}
+        kept = {
+            "mlm_loss_sum": per_example.index_add(0, row, token_loss),
+            "mlm_count": chosen.sum(1),
+            "mlm_correct": per_example.index_add(0, row, correct),
+        }
         if self.cfg.options.nsp:
             kept["nsp_correct"] = outputs.seq_relationship_logits.argmax(-1) == batch["next_sentence_label"]
         return kept
@@ -164,8 +206,11 @@ class PretrainingTask(Task):
     def compute_metrics(self, outputs, data):
         count = max(int(outputs["mlm_count"].sum()), 1)
         mlm_loss = float(outputs["mlm_loss_sum"].sum()) / count
-        metrics = {"mlm_accuracy": float(outputs["mlm_correct"].sum()) / count, "mlm_loss": mlm_loss,
-                   "perplexity": math.exp(min(mlm_loss, 50.0))}
+        metrics = {
+            "mlm_accuracy": float(outputs["mlm_correct"].sum()) / count,
+            "mlm_loss": mlm_loss,
+            "perplexity": math.exp(min(mlm_loss, 50.0)),
+        }
         if "nsp_correct" in outputs:
             metrics["nsp_accuracy"] = float(np.mean(outputs["nsp_correct"]))
         return metrics, None

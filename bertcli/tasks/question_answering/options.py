@@ -10,8 +10,11 @@ from bertcli.errors import BertcliError
 
 @dataclass
 class QuestionAnsweringData(DataSource):
-    train_file: str | None = setting(help="Training file: official nested SQuAD JSON, or flat jsonl/csv/parquet "
-                                          "(id, question, context, answers{text, answer_start}).", evaluate=False)
+    train_file: str | None = setting(
+        help="Training file: official nested SQuAD JSON, or flat jsonl/csv/parquet "
+        "(id, question, context, answers{text, answer_start}).",
+        evaluate=False,
+    )
     id_column: str = setting("id", help="Column holding the question's id.")
     question_column: str = setting("question", help="Column holding the question (segment A).")
     context_column: str = setting("context", help="Column holding the context (segment B).")
@@ -28,13 +31,16 @@ class QuestionAnsweringOptions(TaskOptions):
     n_best: int = setting(20, help="Start and end candidates per window.")
     max_answer_length: int = setting(30, help="Longest answer, in tokens.")
     null_score_diff_threshold: float = setting(
-        0.0, help="v2: answer 'no answer' when null score - best span score exceeds this.")
+        0.0, help="v2: answer 'no answer' when null score - best span score exceeds this."
+    )
 
     def check(self, train: TrainConfig) -> None:
         for name in ("doc_stride", "max_query_length", "n_best", "max_answer_length"):
             if getattr(self, name) < 1:
                 raise BertcliError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.doc_stride >= train.max_seq_length - self.max_query_length - 3:
-            raise BertcliError(f"--doc-stride {self.doc_stride} leaves no room for new context in a window of "
-                               f"{train.max_seq_length} tokens with questions of up to {self.max_query_length}: "
-                               "lower --doc-stride or --max-query-length, or raise --max-seq-length")
+            raise BertcliError(
+                f"--doc-stride {self.doc_stride} leaves no room for new context in a window of "
+                f"{train.max_seq_length} tokens with questions of up to {self.max_query_length}: "
+                "lower --doc-stride or --max-query-length, or raise --max-seq-length"
+            )

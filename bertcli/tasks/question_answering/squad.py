@@ -37,11 +37,18 @@ def read_squad_json(path: str | Path) -> list[dict] | None:
             context = paragraph["context"]
             for qa in paragraph["qas"]:
                 answers = qa.get("answers") or []
-                records.append({
-                    "id": str(qa["id"]), "title": article.get("title", ""), "question": qa["question"],
-                    "context": context,
-                    "answers": {"text": [a["text"] for a in answers], "answer_start": [a["answer_start"] for a in answers]},
-                })
+                records.append(
+                    {
+                        "id": str(qa["id"]),
+                        "title": article.get("title", ""),
+                        "question": qa["question"],
+                        "context": context,
+                        "answers": {
+                            "text": [a["text"] for a in answers],
+                            "answer_start": [a["answer_start"] for a in answers],
+                        },
+                    }
+                )
     if not records:
         raise BertcliError(f"{path} holds no questions")
     return records
@@ -65,7 +72,7 @@ def mismatched_answers(ids: list[str], contexts: list[str], answers: list[dict])
     for id_, context, answer in zip(ids, contexts, answers):
         if answer["text"]:
             start, text = answer["answer_start"][0], answer["text"][0]
-            if context[start:start + len(text)] != text:
+            if context[start : start + len(text)] != text:
                 bad.append(id_)
     return bad
 
@@ -80,16 +87,23 @@ class Windowing:
 
 def _truncate_questions(tokenizer, questions: list[str], max_query_length: int) -> list[str]:
     """Cut each question to its first `max_query_length` tokens (BERT's max_query_length), at a character."""
-    encoded = tokenizer(questions, add_special_tokens=False, truncation=True, max_length=max_query_length,
-                        return_offsets_mapping=True, return_overflowing_tokens=False)
+    encoded = tokenizer(
+        questions,
+        add_special_tokens=False,
+        truncation=True,
+        max_length=max_query_length,
+        return_offsets_mapping=True,
+        return_overflowing_tokens=False,
+    )
     cut = []
     for question, offsets, encoding in zip(questions, encoded["offset_mapping"], encoded.encodings):
         cut.append(question[: offsets[-1][1]] if encoding.overflowing and offsets else question)
     return cut
 
 
-def make_features(tokenizer, questions: list[str], contexts: list[str], windowing: Windowing,
-                  answers: list[dict] | None = None) -> dict[str, list]:
+def make_features(
+    tokenizer, questions: list[str], contexts: list[str], windowing: Windowing, answers: list[dict] | None = None
+) -> dict[str, list]:
     """Windowed features for a batch of examples.
 
     Always: input_ids, token_type_ids, example_index (position of the example in the batch), offset_mapping
@@ -100,9 +114,16 @@ def make_features(tokenizer, questions: list[str], contexts: list[str], windowin
     if tokenizer.padding_side != "right":
         raise BertcliError("question answering needs a tokenizer that pads on the right")
     questions = _truncate_questions(tokenizer, [q.lstrip() for q in questions], windowing.max_query_length)
-    encoded = tokenizer(questions, contexts, truncation="only_second", max_length=windowing.max_length,
-                        stride=windowing.doc_stride, return_overflowing_tokens=True, return_offsets_mapping=True,
-                        return_attention_mask=False)
+    encoded = tokenizer(
+        questions,
+        contexts,
+        truncation="only_second",
+        max_length=windowing.max_length,
+        stride=windowing.doc_stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        return_attention_mask=False,
+    )
     example_index = encoded["overflow_to_sample_mapping"]
     offsets_out, starts, ends = [], [], []
     for i, offsets in enumerate(encoded["offset_mapping"]):
@@ -116,8 +137,12 @@ def make_features(tokenizer, questions: list[str], contexts: list[str], windowin
         start, end = _answer_tokens(offsets, in_context, answer)
         starts.append(start)
         ends.append(end)
-    features = {"input_ids": encoded["input_ids"], "token_type_ids": encoded["token_type_ids"],
-                "example_index": example_index, "offset_mapping": offsets_out}
+    features = {
+        "input_ids": encoded["input_ids"],
+        "token_type_ids": encoded["token_type_ids"],
+        "example_index": example_index,
+        "offset_mapping": offsets_out,
+    }
     if answers is not None:
         features.update(start_positions=starts, end_positions=ends)
     return features
@@ -147,8 +172,14 @@ class SpanSettings:
     null_score_diff_threshold: float = 0.0
 
 
-def best_spans(start_logits: np.ndarray, end_logits: np.ndarray, offsets: np.ndarray, example_index: np.ndarray,
-               contexts: list[str], settings: SpanSettings) -> list[dict]:
+def best_spans(
+    start_logits: np.ndarray,
+    end_logits: np.ndarray,
+    offsets: np.ndarray,
+    example_index: np.ndarray,
+    contexts: list[str],
+    settings: SpanSettings,
+) -> list[dict]:
     """The answer of every example from the logits of its features.
 
     start_logits, end_logits: (features, L); offsets: (features, L, 2) with NO_OFFSET outside the context;
@@ -185,13 +216,29 @@ def best_spans(start_logits: np.ndarray, end_logits: np.ndarray, offsets: np.nda
         feature = features[feature]
         start_tok, end_tok = top_start[feature, si], top_end[feature, ei]
         char_start, char_end = offsets[feature, start_tok, 0], offsets[feature, end_tok, 1]
-        n_best = [{"text": context[a:b], "score": float(s), "start_logit": float(start_logits[f, st]),
-                   "end_logit": float(end_logits[f, et]), "start": int(a), "end": int(b)}
-                  for a, b, s, f, st, et in zip(char_start, char_end, flat[candidates], feature, start_tok, end_tok)]
+        n_best = [
+            {
+                "text": context[a:b],
+                "score": float(s),
+                "start_logit": float(start_logits[f, st]),
+                "end_logit": float(end_logits[f, et]),
+                "start": int(a),
+                "end": int(b),
+            }
+            for a, b, s, f, st, et in zip(char_start, char_end, flat[candidates], feature, start_tok, end_tok)
+        ]
         null_score = float(null_scores[features].min())
         if settings.version_2:
-            n_best.append({"text": "", "score": null_score, "start_logit": float(start_logits[features, 0].min()),
-                           "end_logit": float(end_logits[features, 0].min()), "start": -1, "end": -1})
+            n_best.append(
+                {
+                    "text": "",
+                    "score": null_score,
+                    "start_logit": float(start_logits[features, 0].min()),
+                    "end_logit": float(end_logits[features, 0].min()),
+                    "start": -1,
+                    "end": -1,
+                }
+            )
             n_best.sort(key=lambda c: -c["score"])
         probabilities = _softmax(np.array([c["score"] for c in n_best])) if n_best else []
         for candidate, p in zip(n_best, probabilities):
@@ -202,19 +249,24 @@ def best_spans(start_logits: np.ndarray, end_logits: np.ndarray, offsets: np.nda
         answer = best
         if best is None or (settings.version_2 and score_diff > settings.null_score_diff_threshold):
             answer = None
-        results.append({
-            "answer": answer["text"] if answer else "", "best": best["text"] if best else "",
-            "score": answer["probability"] if answer else (n_best[0]["probability"] if n_best else 0.0),
-            "score_diff": float(score_diff), "start": answer["start"] if answer else -1,
-            "end": answer["end"] if answer else -1, "n_best": n_best,
-        })
+        results.append(
+            {
+                "answer": answer["text"] if answer else "",
+                "best": best["text"] if best else "",
+                "score": answer["probability"] if answer else (n_best[0]["probability"] if n_best else 0.0),
+                "score_diff": float(score_diff),
+                "start": answer["start"] if answer else -1,
+                "end": answer["end"] if answer else -1,
+                "n_best": n_best,
+            }
+        )
     return results
 
 
 def _group(example_index: np.ndarray, n_examples: int) -> list[np.ndarray]:
     order = np.argsort(example_index, kind="stable")
     bounds = np.searchsorted(example_index[order], np.arange(n_examples + 1))
-    return [order[bounds[i]:bounds[i + 1]] for i in range(n_examples)]
+    return [order[bounds[i] : bounds[i + 1]] for i in range(n_examples)]
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:

@@ -16,13 +16,28 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bertcli.data import drop_empty_texts, load_file, load_split, map_cached, require_columns, take, tokenizer_fingerprint
+from bertcli.data import (
+    drop_empty_texts,
+    load_file,
+    load_split,
+    map_cached,
+    require_columns,
+    take,
+    tokenizer_fingerprint,
+)
 from bertcli.errors import BertcliError
 from bertcli.metrics import load_metric
 from bertcli.modeling import load_pretrained
 from bertcli.tasks.base import Models, Task, TaskData
-from bertcli.tasks.question_answering.squad import (SpanSettings, Windowing, best_spans, make_features,
-                                                    mismatched_answers, normalize_answers, read_squad_json)
+from bertcli.tasks.question_answering.squad import (
+    SpanSettings,
+    Windowing,
+    best_spans,
+    make_features,
+    mismatched_answers,
+    normalize_answers,
+    read_squad_json,
+)
 
 
 @dataclass
@@ -50,15 +65,19 @@ class QuestionAnsweringTask(Task):
         d = self.cfg.data
         evals = take(self._examples("validation"), self.cfg.train.max_eval_samples)
         features = self._featurize(evals, "validation")
-        info = EvalExamples(ids=[str(i) for i in evals[d.id_column]], contexts=list(evals[d.context_column]),
-                            answers=[normalize_answers(a) for a in evals[d.answers_column]],
-                            example_index=np.asarray(features["example_index"]),
-                            offsets=_pad_offsets(features["offset_mapping"], self.cfg.train.max_seq_length))
+        info = EvalExamples(
+            ids=[str(i) for i in evals[d.id_column]],
+            contexts=list(evals[d.context_column]),
+            answers=[normalize_answers(a) for a in evals[d.answers_column]],
+            example_index=np.asarray(features["example_index"]),
+            offsets=_pad_offsets(features["offset_mapping"], self.cfg.train.max_seq_length),
+        )
         train_features = None
         if training:
             train = self._usable_for_training(take(self._examples("train"), self.cfg.train.max_train_samples))
             train_features = self._featurize(train, "train").select_columns(
-                self.MODEL_COLUMNS + ["start_positions", "end_positions"])
+                self.MODEL_COLUMNS + ["start_positions", "end_positions"]
+            )
         return TaskData(train=train_features, eval=features.select_columns(self.MODEL_COLUMNS), info=info)
 
     def _examples(self, split: str):
@@ -67,8 +86,12 @@ class QuestionAnsweringTask(Task):
         dataset = _load_nested_squad(Path(local)) if local and local.endswith(".json") else None
         if dataset is None:
             dataset = load_split(d, split)
-        columns = {"--id-column": d.id_column, "--question-column": d.question_column,
-                   "--context-column": d.context_column, "--answers-column": d.answers_column}
+        columns = {
+            "--id-column": d.id_column,
+            "--question-column": d.question_column,
+            "--context-column": d.context_column,
+            "--answers-column": d.answers_column,
+        }
         require_columns(dataset, columns, local or f"{d.dataset} ({split})")
         return drop_empty_texts(dataset, [d.question_column, d.context_column], local or f"{d.dataset} ({split})")
 
@@ -84,10 +107,15 @@ class QuestionAnsweringTask(Task):
         if bad:
             first = ", ".join(sorted(bad)[:5])
             if len(bad) == len(ids):
-                raise BertcliError(f"no training answer is at its answer_start in the context (first ids: {first}): "
-                                   "answer_start must be the character offset of the answer text in the context")
-            print(f"bertcli: warning: {len(bad)} training answers are not at their answer_start in the context "
-                  f"(first ids: {first}); those questions are skipped in training", file=sys.stderr)
+                raise BertcliError(
+                    f"no training answer is at its answer_start in the context (first ids: {first}): "
+                    "answer_start must be the character offset of the answer text in the context"
+                )
+            print(
+                f"bertcli: warning: {len(bad)} training answers are not at their answer_start in the context "
+                f"(first ids: {first}); those questions are skipped in training",
+                file=sys.stderr,
+            )
             train = train.select([i for i, id_ in enumerate(ids) if id_ not in bad])
         return train
 
@@ -102,17 +130,29 @@ class QuestionAnsweringTask(Task):
             features["length"] = [len(ids) for ids in features["input_ids"]]
             return features
 
-        settings = {"task": "squad-v1", "tokenizer": tokenizer_fingerprint(tokenizer), "windowing": vars(windowing),
-                    "training": training, "columns": [d.question_column, d.context_column, d.answers_column]}
-        return map_cached(dataset, featurize, settings, desc=f"Windowing {split}", with_indices=True,
-                          remove_columns=dataset.column_names)
+        settings = {
+            "task": "squad-v1",
+            "tokenizer": tokenizer_fingerprint(tokenizer),
+            "windowing": vars(windowing),
+            "training": training,
+            "columns": [d.question_column, d.context_column, d.answers_column],
+        }
+        return map_cached(
+            dataset,
+            featurize,
+            settings,
+            desc=f"Windowing {split}",
+            with_indices=True,
+            remove_columns=dataset.column_names,
+        )
 
     # --- model --------------------------------------------------------------------------------------
     def build_models(self, data: TaskData) -> Models:
         from transformers import AutoModelForQuestionAnswering
 
-        model = load_pretrained(AutoModelForQuestionAnswering, self.cfg.model, self.cfg.train.allow_pickle,
-                                ignore_mismatched_sizes=True)
+        model = load_pretrained(
+            AutoModelForQuestionAnswering, self.cfg.model, self.cfg.train.allow_pickle, ignore_mismatched_sizes=True
+        )
         return Models(trained={"model": model})
 
     # --- evaluation ---------------------------------------------------------------------------------
@@ -125,14 +165,22 @@ class QuestionAnsweringTask(Task):
     def eval_outputs(self, outputs, batch):
         width = self.cfg.train.max_seq_length  # every batch to the same width, so batches concatenate
         pad = width - outputs.start_logits.shape[1]
-        return {"start_logits": torch.nn.functional.pad(outputs.start_logits.float(), (0, pad), value=-1e4),
-                "end_logits": torch.nn.functional.pad(outputs.end_logits.float(), (0, pad), value=-1e4)}
+        return {
+            "start_logits": torch.nn.functional.pad(outputs.start_logits.float(), (0, pad), value=-1e4),
+            "end_logits": torch.nn.functional.pad(outputs.end_logits.float(), (0, pad), value=-1e4),
+        }
 
     def compute_metrics(self, outputs, data):
         """The metrics, and per question its answer, n-best list and null odds (save_predictions writes them)."""
         examples: EvalExamples = data.info
-        results = best_spans(outputs["start_logits"], outputs["end_logits"], examples.offsets, examples.example_index,
-                             examples.contexts, self.spans)
+        results = best_spans(
+            outputs["start_logits"],
+            outputs["end_logits"],
+            examples.offsets,
+            examples.example_index,
+            examples.contexts,
+            self.spans,
+        )
         version_2 = self.cfg.options.version_2
         predictions = [{"id": id_, "prediction_text": r["answer"]} for id_, r in zip(examples.ids, results)]
         if version_2:
@@ -141,14 +189,17 @@ class QuestionAnsweringTask(Task):
         references = [{"id": id_, "answers": a} for id_, a in zip(examples.ids, examples.answers)]
         extra = {"best_non_null": [r["best"] for r in results]} if version_2 else {}
         scores = load_metric("squad_v2" if version_2 else "squad").compute(
-            predictions=predictions, references=references, **extra)
+            predictions=predictions, references=references, **extra
+        )
         return {k: float(v) for k, v in scores.items() if not k.endswith("total")}, dict(zip(examples.ids, results))
 
     def save_predictions(self, out_dir: Path, predictions: dict) -> None:
         """predictions.json, nbest_predictions.json and (v2) null_odds.json, as the official scripts read them."""
         answers = {id_: r["answer"] for id_, r in predictions.items()}
-        n_best = {id_: [{k: c[k] for k in ("text", "probability", "start_logit", "end_logit")} for c in r["n_best"]]
-                  for id_, r in predictions.items()}
+        n_best = {
+            id_: [{k: c[k] for k in ("text", "probability", "start_logit", "end_logit")} for c in r["n_best"]]
+            for id_, r in predictions.items()
+        }
         (out_dir / "predictions.json").write_text(json.dumps(answers, indent=2, ensure_ascii=False))
         (out_dir / "nbest_predictions.json").write_text(json.dumps(n_best, indent=2, ensure_ascii=False))
         if self.cfg.options.version_2:
