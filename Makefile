@@ -33,6 +33,7 @@ bench: $(VENV)/.bench
 	$(PY) bench/question_answering.py
 	$(PY) bench/pretraining.py
 	$(PY) bench/predict.py
+	$(PY) bench/startup.py
 	$(PY) bench/summary.py
 
 demo: $(VENV)/.installed
