@@ -256,7 +256,7 @@ def resolve(spec, recipe: str | None, config_file: str | None, flags: dict, trai
 
     merged: dict = {"task": spec.name}
     for layer in layers:
-        merged = deep_merge(merged, {k: v for k, v in layer.items() if k not in INFO_KEYS})
+        merged = deep_merge(merged, _moved_settings({k: v for k, v in layer.items() if k not in INFO_KEYS}))
     if merged.get("task") != spec.name:
         raise BertcliError(f"config file {config_file} is for `{merged['task']}`, not `{spec.name}`")
     merged["recipe"] = recipe_name
@@ -278,6 +278,24 @@ def resolve(spec, recipe: str | None, config_file: str | None, flags: dict, trai
     )
     validate(cfg, training)
     return cfg
+
+
+# Settings that moved to another section, by name: (from, to). A run.yaml or recipe written before still loads.
+MOVED = {
+    "line_by_line": ("options", "data"),
+    "lines_per_document": ("options", "data"),
+    "extra_sources": ("options", "data"),
+}  # pre-training's hub sources: in `options` before the task registry
+
+
+def _moved_settings(layer: dict) -> dict:
+    """`layer` with settings from their old section put in their new one (unless it already holds them)."""
+    for key, (old, new) in MOVED.items():
+        if isinstance(layer.get(old), dict) and key in layer[old]:
+            value = layer[old][key]
+            layer = {**layer, old: {k: v for k, v in layer[old].items() if k != key}}
+            layer[new] = {key: value, **(layer.get(new) or {})}
+    return layer
 
 
 def _drop_none(d: dict) -> dict:

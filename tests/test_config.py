@@ -104,3 +104,20 @@ def test_runconfig_is_plain_data(tmp_path):
     assert RunConfig(task="cls").to_dict()["train"]["lr"] == 5e-5
     cfg = cls(tmp_path, recipe="sst2")
     assert cfg.to_dict()["data"]["label_names"] == ["negative", "positive"]
+
+
+def test_a_run_yaml_from_before_settings_moved_still_loads(tmp_path):
+    old = tmp_path / "run.yaml"
+    old.write_text(
+        "task: pretrain\nmodel: m\noutput_dir: out\ndata:\n  dataset: Salesforce/wikitext\n"
+        "options:\n  nsp: false\n  line_by_line: true\n  lines_per_document: 8\n"
+    )
+    cfg = resolve(registry.get("pretrain"), None, str(old), {"output_dir": str(tmp_path / "again")})
+    assert cfg.data.line_by_line is True and cfg.data.lines_per_document == 8 and cfg.options.nsp is False
+    flagged = resolve(
+        registry.get("pretrain"),
+        None,
+        str(old),
+        {"output_dir": str(tmp_path / "again"), "data": {"line_by_line": False}},
+    )
+    assert flagged.data.line_by_line is False  # a flag still overrides the file

@@ -130,6 +130,13 @@ def test_every_other_command_has_help(command):
     assert text.startswith("Usage: bertcli") and "-h, --help" in text
 
 
+@pytest.mark.parametrize("command", [[], ["finetune"], ["recipes"]], ids=lambda c: " ".join(["bertcli", *c]))
+def test_a_command_group_alone_prints_its_help(command):
+    result = subprocess.run([sys.executable, "-m", "bertcli", *command], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert result.stdout.startswith(f"Usage: bertcli {' '.join(command)}".rstrip()) and "Commands:" in result.stdout
+
+
 def test_evaluate_takes_every_tasks_evaluation_columns():
     entries = help_entries(bertcli_help("evaluate"))
     for spec in registry.TASKS:

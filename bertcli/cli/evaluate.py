@@ -10,68 +10,36 @@ import dataclasses
 import inspect
 import json
 from pathlib import Path
-from typing import Annotated, Optional
 
 import typer
 
-from bertcli.cli.generate import DATA_PANEL, RUN_PANEL, command_function, flag_name, settings_parameters
+from bertcli.cli.generate import DATA_PANEL, RUN_PANEL, command_function, flag_name, option, settings_parameters
 from bertcli.errors import BertcliError
 from bertcli.tasks import registry
 
 EVAL_PANEL = "Evaluation"
 OWN_OPTIONS = {
-    "model": Annotated[
-        Optional[str],
-        typer.Option(
-            "--model",
-            "-m",
-            help="A trained output directory. [required]",
-            rich_help_panel=RUN_PANEL,
-            show_default=False,
-        ),
-    ],
-    "recipe": Annotated[
-        Optional[str],
-        typer.Option(
-            "--recipe",
-            "-r",
-            help="Evaluate on this recipe's validation split.",
-            rich_help_panel=RUN_PANEL,
-            show_default=False,
-        ),
-    ],
-    "config": Annotated[
-        Optional[str],
-        typer.Option(
-            help="YAML config.",
-            show_default="the model's run.yaml, so its validation data and columns",
-            rich_help_panel=RUN_PANEL,
-        ),
-    ],
-    "output_file": Annotated[
-        Optional[str],
-        typer.Option(help="Write the metrics JSON here too.", rich_help_panel=RUN_PANEL, show_default=False),
-    ],
-    "max_eval_samples": Annotated[
-        Optional[int],
-        typer.Option(help="Use only the first N examples.", rich_help_panel=EVAL_PANEL, show_default=False),
-    ],
-    "eval_batch_size": Annotated[
-        Optional[int],
-        typer.Option("--batch-size", help="Evaluation batch size.", rich_help_panel=EVAL_PANEL, show_default="64"),
-    ],
-    "max_seq_length": Annotated[
-        Optional[int],
-        typer.Option(help="Longest input in tokens.", rich_help_panel=EVAL_PANEL, show_default="the training run's"),
-    ],
-    "allow_pickle": Annotated[
-        Optional[bool],
-        typer.Option(
-            "--allow-pickle",
-            help="Load pickled weights (pytorch_model.bin) when the model has no safetensors; pickles can run code.",
-            rich_help_panel=EVAL_PANEL,
-        ),
-    ],
+    "model": option(str, "--model", "-m", panel=RUN_PANEL, help="A trained output directory. [required]"),
+    "recipe": option(str, "--recipe", "-r", panel=RUN_PANEL, help="Evaluate on this recipe's validation split."),
+    "config": option(
+        str,
+        "--config",
+        panel=RUN_PANEL,
+        help="YAML config.",
+        show_default="the model's run.yaml, so its validation data and columns",
+    ),
+    "output_file": option(str, "--output-file", panel=RUN_PANEL, help="Write the metrics JSON here too."),
+    "max_eval_samples": option(int, "--max-eval-samples", panel=EVAL_PANEL, help="Use only the first N examples."),
+    "eval_batch_size": option(int, "--batch-size", panel=EVAL_PANEL, help="Evaluation batch size.", show_default="64"),
+    "max_seq_length": option(
+        int, "--max-seq-length", panel=EVAL_PANEL, help="Longest input in tokens.", show_default="the training run's"
+    ),
+    "allow_pickle": option(
+        bool,
+        "--allow-pickle",
+        panel=EVAL_PANEL,
+        help="Load pickled weights (pytorch_model.bin) when the model has no safetensors; pickles can run code.",
+    ),
 }
 HELP = """Evaluate a trained model: the metrics of training's metrics.json, plus for classification a confusion
 matrix and per-class precision, recall and F1. Prints JSON.
@@ -83,10 +51,14 @@ Examples:
 
 
 def _data_parameters() -> list[inspect.Parameter]:
-    """Every task's evaluation data flags, once each (the first task's help for a flag tasks share)."""
+    """Every task's evaluation data flags, once each (the first task's help for a flag tasks share); each defaults
+    to the training run's value (run.yaml), so none shows a default of its own."""
     seen: dict[str, inspect.Parameter] = {}
     for spec in registry.TASKS:
-        for parameter in settings_parameters(spec.data, DATA_PANEL, keep=lambda f: f.metadata.get("evaluate", True)):
+        wanted = settings_parameters(
+            spec.data, DATA_PANEL, keep=lambda f: f.metadata.get("evaluate", True), show_defaults=False
+        )
+        for parameter in wanted:
             seen.setdefault(parameter.name, parameter.replace(default=None))
     return list(seen.values())
 

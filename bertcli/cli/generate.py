@@ -23,48 +23,41 @@ from bertcli.config import TrainConfig
 
 RUN_PANEL, DATA_PANEL, TRAIN_PANEL = "Run", "Data", "Training"
 
+
+def option(kind: type, *decls: str, help: str, panel: str, show_default: bool | str = False):
+    """The annotation of a hand-declared optional flag (None when not given)."""
+    return Annotated[Optional[kind], typer.Option(*decls, help=help, rich_help_panel=panel, show_default=show_default)]
+
+
+REQUIRED = "[required, unless --config names it]"
 RUN_OPTIONS = {
-    "model": Annotated[
-        Optional[str],
-        typer.Option(
-            "--model",
-            "-m",
-            help="Model to start from: a hub name or a local directory (also one made by init-model). "
-            "[required, unless --config names it]",
-            rich_help_panel=RUN_PANEL,
-            show_default=False,
-        ),
-    ],
-    "output_dir": Annotated[
-        Optional[str],
-        typer.Option(
-            "--output-dir",
-            "-o",
-            help="Directory for the trained model, metrics.json, run.yaml, log.jsonl and "
-            "checkpoints. [required, unless --config names it]",
-            rich_help_panel=RUN_PANEL,
-            show_default=False,
-        ),
-    ],
-    "recipe": Annotated[
-        Optional[str],
-        typer.Option(
-            "--recipe",
-            "-r",
-            help="Recipe name (see `bertcli recipes list`) or path to a recipe YAML.",
-            rich_help_panel=RUN_PANEL,
-            show_default=False,
-        ),
-    ],
-    "config": Annotated[
-        Optional[str],
-        typer.Option(
-            "--config",
-            help="YAML config (e.g. a previous OUT/run.yaml); flags override it, it overrides the recipe.",
-            rich_help_panel=RUN_PANEL,
-            show_default=False,
-        ),
-    ],
+    "model": option(
+        str,
+        "--model",
+        "-m",
+        panel=RUN_PANEL,
+        help=f"Model to start from: a hub name or a local directory (also one made by init-model). {REQUIRED}",
+    ),
+    "output_dir": option(
+        str,
+        "--output-dir",
+        "-o",
+        panel=RUN_PANEL,
+        help=f"Directory for the trained model, metrics.json, run.yaml, log.jsonl and checkpoints. {REQUIRED}",
+    ),
+    "recipe": option(
+        str,
+        "--recipe",
+        "-r",
+        panel=RUN_PANEL,
+        help="Recipe name (see `bertcli recipes list`) or path to a recipe YAML.",
+    ),
+    "config": option(
+        str,
+        "--config",
+        panel=RUN_PANEL,
+        help="YAML config (e.g. a previous OUT/run.yaml); flags override it, it overrides the recipe.",
+    ),
 }
 
 
@@ -98,8 +91,10 @@ def flag_name(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def field_parameter(f: dataclasses.Field, hint, panel: str, default: Any = dataclasses.MISSING) -> inspect.Parameter:
-    """The Typer parameter of one settings field: its flag, help, type and (shown) default."""
+def field_parameter(
+    f: dataclasses.Field, hint, panel: str, default: Any = dataclasses.MISSING, show_default: bool = True
+) -> inspect.Parameter:
+    """The Typer parameter of one settings field: its flag, help, type and (with `show_default`, shown) default."""
     base = _strip_optional(hint)
     if typing.get_origin(base) is list:  # comma-separated on the command line
         base = str
@@ -107,7 +102,7 @@ def field_parameter(f: dataclasses.Field, hint, panel: str, default: Any = datac
     flag = flag_name(f.name)
     # A switch that is off by default needs no --no-X form; one that is on by default does.
     decls = [f"{flag}/--no-{flag[2:]}"] if base is bool and default else [flag]
-    show_default = True if default is not None else (f.metadata.get("default_text") or False)
+    show_default = show_default and (True if default is not None else (f.metadata.get("default_text") or False))
     option = typer.Option(*decls, help=f.metadata.get("help", ""), show_default=show_default, rich_help_panel=panel)
     return inspect.Parameter(
         f.name,
@@ -117,12 +112,14 @@ def field_parameter(f: dataclasses.Field, hint, panel: str, default: Any = datac
     )
 
 
-def settings_parameters(cls, panel: str, defaults: dict | None = None, keep=lambda f: True) -> list[inspect.Parameter]:
-    """One parameter per command-line field of the settings dataclass `cls`."""
+def settings_parameters(
+    cls, panel: str, defaults: dict | None = None, keep=lambda f: True, show_defaults: bool = True
+) -> list[inspect.Parameter]:
+    """One parameter per command-line field of the settings dataclass `cls` (those `keep` accepts)."""
     hints = typing.get_type_hints(cls)
     defaults = defaults or {}
     return [
-        field_parameter(f, hints[f.name], panel, defaults.get(f.name, dataclasses.MISSING))
+        field_parameter(f, hints[f.name], panel, defaults.get(f.name, dataclasses.MISSING), show_defaults)
         for f in dataclasses.fields(cls)
         if f.metadata.get("cli", True) and keep(f)
     ]
