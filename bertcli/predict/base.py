@@ -42,7 +42,7 @@ def chunked(records: Iterable[dict], size: int) -> Iterator[list[dict]]:
 class Predictor:
     """Shared machinery; subclasses say how records become model inputs and outputs become results."""
 
-    plain_head: str  # the head bertcli.predict.plain_bert runs for this task
+    plain_head: str | None = None  # the head bertcli.predict.plain_bert runs for this task, if it runs one
     plain_tokenizer = True  # whether plain_bert's tokenizer serves it (QA windows need transformers' own)
     model_class: str  # name of the transformers Auto class (for models that plain_bert does not cover)
     inputs: tuple[str, ...] = ("text",)  # the fields each input record needs

@@ -23,12 +23,19 @@ from types import SimpleNamespace
 import torch
 import torch.nn.functional as F
 
+HEAD_MODULES = {  # the heads this forward runs, and the weights each reads besides the encoder's
+    "classification": ("bert.pooler.dense", "classifier"),
+    "question-answering": ("qa_outputs",),
+    "fill-mask": ("cls.predictions.transform.dense", "cls.predictions.transform.LayerNorm"),
+}
 ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu}  # transformers' "gelu" is the exact (erf) GELU, as here
 
 
-def load(model_dir: str, head: str, device: torch.device, dtype: torch.dtype) -> PlainBert | None:
-    """The model in `model_dir` as a PlainBert with `head` ("classification", "question-answering" or "fill-mask"),
-    or None when it is not a plain BERT with that head's weights."""
+def load(model_dir: str, head: str | None, device: torch.device, dtype: torch.dtype) -> PlainBert | None:
+    """The model in `model_dir` as a PlainBert with `head` (a key of HEAD_MODULES), or None when it is not a plain
+    BERT with that head's weights, or the head is not one this forward runs."""
+    if head not in HEAD_MODULES:
+        return None
     directory = Path(model_dir)
     config = json.loads((directory / "config.json").read_text())
     architecture = (config.get("architectures") or [""])[0]
@@ -68,12 +75,7 @@ def expected_weights(config: dict, head: str) -> set[str]:
             "output.LayerNorm",
         ):
             names |= {p + module + ".weight", p + module + ".bias"}
-    heads = {
-        "classification": ("bert.pooler.dense", "classifier"),
-        "question-answering": ("qa_outputs",),
-        "fill-mask": ("cls.predictions.transform.dense", "cls.predictions.transform.LayerNorm"),
-    }
-    return names | {f"{module}.{kind}" for module in heads[head] for kind in ("weight", "bias")}
+    return names | {f"{module}.{kind}" for module in HEAD_MODULES[head] for kind in ("weight", "bias")}
 
 
 class PlainBert:
