@@ -14,6 +14,7 @@ from pathlib import Path
 import typer
 
 from bertcli.cli.generate import DATA_PANEL, RUN_PANEL, command_function, flag_name, option, settings_parameters
+from bertcli.config import resolve
 from bertcli.errors import BertcliError
 from bertcli.tasks import registry
 
@@ -64,8 +65,6 @@ def _data_parameters() -> list[inspect.Parameter]:
 
 
 def _evaluate(given: dict) -> None:
-    from bertcli.config import resolve
-
     model = given.pop("model", None)
     if not model:
         raise BertcliError("no model given: pass --model OUT (a trained output directory)")

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Optional
 import typer
 import typer.core
 
-from bertcli.config import TrainConfig
+from bertcli.config import TrainConfig, resolve
 
 RUN_PANEL, DATA_PANEL, TRAIN_PANEL = "Run", "Data", "Training"
 
@@ -169,8 +169,6 @@ def _fields(cls) -> set[str]:
 
 def run_training(spec, recipe: str | None, config: str | None, flags: dict) -> dict:
     """Resolve and check the configuration (before anything heavy is imported), train, print the metrics."""
-    from bertcli.config import resolve
-
     cfg = resolve(spec, recipe, config, flags)
     from bertcli.training.trainer import train  # torch, transformers, datasets: only once the settings are valid
 
