@@ -104,6 +104,38 @@ class Spearman(_LocalMetric):
         return {"spearmanr": _pearson(_average_ranks(x), _average_ranks(y))}
 
 
+class MeanSquaredError(_LocalMetric):
+    dtype = "float64"
+    description = "Mean squared error between predicted and reference values."
+
+    def _compute(self, predictions, references):
+        return {"mse": float(np.mean((np.asarray(predictions, float) - np.asarray(references, float)) ** 2))}
+
+
+class MeanAbsoluteError(_LocalMetric):
+    dtype = "float64"
+    description = "Mean absolute error between predicted and reference values."
+
+    def _compute(self, predictions, references):
+        return {"mae": float(np.mean(np.abs(np.asarray(predictions, float) - np.asarray(references, float))))}
+
+
+def multilabel_scores(predictions: np.ndarray, references: np.ndarray) -> dict:
+    """Multi-label classification, from boolean (examples, classes) arrays: F1 over every (example, class) decision
+    (micro), F1 averaged over classes (macro; a class never predicted nor present counts 0), and the share of
+    examples whose whole label set is right (accuracy, scikit-learn's subset accuracy)."""
+    predictions, references = np.asarray(predictions, bool), np.asarray(references, bool)
+    tp = (predictions & references).sum(0).astype(float)
+    predicted, actual = predictions.sum(0), references.sum(0)
+    per_class = np.divide(2 * tp, predicted + actual, out=np.zeros_like(tp), where=(predicted + actual) > 0)
+    total = predicted.sum() + actual.sum()
+    return {
+        "f1_micro": float(2 * tp.sum() / total) if total else 0.0,
+        "f1_macro": float(per_class.mean()),
+        "accuracy": float((predictions == references).all(1).mean()),
+    }
+
+
 def classification_report(predictions: np.ndarray, references: np.ndarray, labels: list[str]) -> dict:
     """Confusion matrix (rows: reference, columns: prediction) and precision/recall/F1/support per class."""
     k = len(labels)
@@ -233,6 +265,8 @@ LOCAL_METRICS: dict[str, type[evaluate.Metric]] = {
     "matthews_correlation": MatthewsCorrelation,
     "pearson": Pearson,
     "spearmanr": Spearman,
+    "mse": MeanSquaredError,
+    "mae": MeanAbsoluteError,
     "squad": Squad,
     "squad_v2": SquadV2,
 }

@@ -66,6 +66,20 @@ def sentiment_pairs(n: int, seed: int) -> list[tuple[str, str, int]]:
     return rows
 
 
+def multi_label(n: int, seed: int) -> list[dict]:
+    """{"sentence", "labels"}: a positive word, a negative word, both or neither, and the labels saying which."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        labels = [["negative"], ["positive"], ["negative", "positive"], []][i % 4]
+        words = _filler(rng, rng.randint(3, 10))
+        for label in labels:
+            words.insert(rng.randint(0, len(words)), rng.choice(POSITIVE if label == "positive" else NEGATIVE))
+        rows.append({"sentence": " ".join(words), "labels": labels})
+    rng.shuffle(rows)
+    return rows
+
+
 def score(n: int, seed: int) -> list[tuple[str, float]]:
     """(sentence, score): the score is the number of positive words minus the number of negative ones."""
     rng = random.Random(seed)

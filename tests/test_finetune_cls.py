@@ -222,5 +222,63 @@ def test_float_labels_train_a_regression_head(tmp_path, tiny_model):
     assert result.code == 0, result.stderr
     metrics = result.metrics(out)
     assert metrics["pearson"] > 0.8 and metrics["spearmanr"] > 0.8, metrics
+    spread = sum((v - sum(r[1] for r in rows[600:]) / 100) ** 2 for _, v in rows[600:]) / 100
+    assert metrics["mse"] < 0.5 * spread and 0 < metrics["mae"] < 1.0, metrics  # well below predicting the mean
     config = AutoConfig.from_pretrained(out)
     assert config.problem_type == "regression" and config.num_labels == 1
+
+
+def test_multi_label_classification_learns_each_label(tmp_path, tiny_model):
+    """Each sentence holds a positive word, a negative word, both or neither: its labels are that set."""
+    from transformers import AutoConfig
+
+    rows = synthetic.multi_label(800, seed=5)
+    train = synthetic.write_jsonl(tmp_path / "train.jsonl", rows[:600])
+    validation = synthetic.write_jsonl(tmp_path / "validation.jsonl", rows[600:])
+    out = tmp_path / "multi"
+    args = ["--model", tiny_model, "--output-dir", out, "--train-file", train, "--validation-file", validation]
+    result = run_cli(
+        "finetune",
+        "cls",
+        *args,
+        "--text-column",
+        "sentence",
+        "--label-column",
+        "labels",
+        "--epochs",
+        "4",
+        *TINY_TRAINING,
+        "--lr",
+        "3e-3",  # BCE on two sigmoids: at 1e-3 the tiny model sits on the label priors for several epochs
+    )
+    assert result.code == 0, result.stderr
+    metrics = result.metrics(out)
+    first = next(r for r in read_log(out) if "eval_f1_micro" in r)
+    assert metrics["f1_micro"] >= 0.9 and metrics["f1_macro"] >= 0.9 and metrics["accuracy"] >= 0.8, metrics
+    assert metrics["accuracy"] > first["eval_accuracy"] or first["eval_accuracy"] >= 0.8  # it learned
+    config = AutoConfig.from_pretrained(out)
+    assert config.problem_type == "multi_label_classification" and set(config.label2id) == {"negative", "positive"}
+    predicted = run_cli("predict", "--model", out, "a really wonderful film", "dull and boring", "good but awful")
+    labels = [json.loads(line)["label"] for line in predicted.stdout.splitlines()]
+    assert labels == [["positive"], ["negative"], ["negative", "positive"]], labels
+
+
+def test_class_weights_balanced_are_resolved_into_run_yaml_and_change_training(tmp_path, tiny_model, sentiment_data):
+    import yaml
+
+    rows = synthetic.sentiment(400, seed=6)
+    rows = [r for r in rows if r[1] == "positive"] + [r for r in rows if r[1] == "negative"][:50]  # 200 vs 50
+    train = synthetic.write_csv(tmp_path / "train.csv", rows, ["sentence", "label"])
+
+    def run(out, *extra):
+        result = finetune(tiny_model, out, {**sentiment_data, "train": train}, "--max-steps", "6", *extra)
+        assert result.code == 0, result.stderr
+        return load_file(out / "model.safetensors")
+
+    plain = run(tmp_path / "plain")
+    weighted = run(tmp_path / "weighted", "--class-weights", "balanced")
+    recorded = yaml.safe_load((tmp_path / "weighted" / "run.yaml").read_text())["options"]["class_weights"]
+    assert [float(w) for w in recorded.split(",")] == [2.5, 0.625]  # 250 / (2 x 50), 250 / (2 x 200)
+    assert any(not torch.equal(plain[k], weighted[k]) for k in plain)
+    again = run(tmp_path / "listed", "--class-weights", recorded)  # the recorded numbers repeat the run
+    assert all(torch.equal(again[k], weighted[k]) for k in weighted)

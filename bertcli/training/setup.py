@@ -37,8 +37,9 @@ def set_up(cfg: RunConfig, spec, training: bool) -> Setup:
     task = spec.task_class()(cfg, tokenizer, model_config, pad_to_multiple_of=pad_to)
     with accelerator.main_process_first():
         data = task.load_data(training)
-    if data.options is not None:
+    if data.options is not None:  # what the data settled (an inferred problem type): the task as so configured
         cfg = dataclasses.replace(cfg, options=data.options)
+        task = spec.task_class()(cfg, tokenizer, model_config, pad_to_multiple_of=pad_to)
     if training:
         metric, names = cfg.train.metric_for_best, task.metric_names(data)
         if metric is not None and metric != "loss" and metric not in names:

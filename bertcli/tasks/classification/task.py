@@ -1,21 +1,30 @@
-"""Sequence classification (and regression) on the pooled [CLS] output: `bertcli finetune cls`.
+"""Sequence classification (single- or multi-label) and regression on the pooled [CLS] output: `bertcli finetune cls`.
 
 Single sentences or sentence pairs (segment A / segment B). The label space (labels.py) comes from the training
-labels, or, for `bertcli evaluate`, from the trained model's `id2label`.
+labels, or, for `bertcli evaluate`, from the trained model's `id2label`. With --class-weights the training loss
+weighs each class (the evaluation loss stays the model's own, unweighted).
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+import torch
+
 from bertcli.data import drop_empty_texts, load_split, map_cached, require_columns, take, tokenizer_fingerprint
-from bertcli.metrics import load_metric
+from bertcli.errors import BertcliError
+from bertcli.metrics import load_metric, multilabel_scores
 from bertcli.modeling import load_pretrained
 from bertcli.tasks.base import Models, Task, TaskData
-from bertcli.tasks.classification.labels import LabelSpace, infer_labels
+from bertcli.tasks.classification.labels import LabelSpace, class_weights, infer_labels
 
 
 class ClassificationTask(Task):
+    def __init__(self, cfg, tokenizer, model_config, pad_to_multiple_of=None):
+        super().__init__(cfg, tokenizer, model_config, pad_to_multiple_of)
+        weights = cfg.options.class_weights  # numbers once load_data has resolved "balanced"
+        self.class_weights = [float(w) for w in weights.split(",")] if weights and weights != "balanced" else None
+
     def load_data(self, training: bool) -> TaskData:
         d, t = self.cfg.data, self.cfg.train
         evals = self._examples("validation", t.max_eval_samples)
@@ -31,19 +40,29 @@ class ClassificationTask(Task):
             )
             return TaskData(train=None, eval=self._featurize(evals, labels, "validation"), info=labels)
         train = self._examples("train", t.max_train_samples)
+        train_labels = list(train[d.label_column])
+        o = self.cfg.options
         labels = infer_labels(
-            list(train[d.label_column]),
+            train_labels,
             list(evals[d.label_column]),
             train.features[d.label_column],
             d.label_names,
-            self.cfg.options.problem_type,
+            o.problem_type,
             d.train_file or d.dataset,
         )
+        weights = o.class_weights
+        if weights:
+            if labels.problem_type == "regression":
+                raise BertcliError(
+                    "--class-weights weighs classes, but these labels are numbers (regression): "
+                    "drop it, or pass --problem-type single_label_classification"
+                )
+            weights = ",".join(str(w) for w in class_weights(labels, train_labels, weights))
         return TaskData(
             train=self._featurize(train, labels, "train"),
             eval=self._featurize(evals, labels, "validation"),
             info=labels,
-            options=dataclasses.replace(self.cfg.options, problem_type=labels.problem_type),
+            options=dataclasses.replace(o, problem_type=labels.problem_type, class_weights=weights),
         )
 
     def _examples(self, split: str, limit: int | None):
@@ -102,10 +121,21 @@ class ClassificationTask(Task):
         )
         return Models(trained={"model": model})
 
+    def loss(self, models, batch):
+        if self.class_weights is None:
+            return super().loss(models, batch)
+        logits = models["model"](**{k: v for k, v in batch.items() if k != "labels"}).logits.float()
+        weight = torch.tensor(self.class_weights, device=logits.device)
+        if logits.shape == batch["labels"].shape:  # multi-label: a weight per class's sigmoid
+            return torch.nn.functional.binary_cross_entropy_with_logits(logits, batch["labels"].float(), weight=weight)
+        return torch.nn.functional.cross_entropy(logits, batch["labels"], weight=weight)
+
     def metric_names(self, data: TaskData) -> list[str]:
-        wanted = self.cfg.options.metrics or []
-        base = ["pearson", "spearmanr"] if data.info.problem_type == "regression" else ["accuracy", "f1"]
-        return list(dict.fromkeys(wanted + base))
+        problem_type = data.info.problem_type
+        if problem_type == "multi_label_classification":
+            return ["f1_micro", "f1_macro", "accuracy"]
+        base = ["pearson", "spearmanr", "mse", "mae"] if problem_type == "regression" else ["accuracy", "f1"]
+        return list(dict.fromkeys((self.cfg.options.metrics or []) + base))
 
     def eval_outputs(self, outputs, batch):
         return {"logits": outputs.logits.float(), "labels": batch["labels"]}
@@ -113,6 +143,8 @@ class ClassificationTask(Task):
     def compute_metrics(self, outputs, data):
         logits, references = outputs["logits"], outputs["labels"]
         labels: LabelSpace = data.info
+        if labels.problem_type == "multi_label_classification":  # a class is predicted where its sigmoid > 0.5
+            return multilabel_scores(logits > 0, references > 0.5), None
         regression = labels.problem_type == "regression"
         predictions = logits[:, 0] if regression else logits.argmax(-1)
         results = {}
