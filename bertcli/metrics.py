@@ -249,9 +249,12 @@ def _answer_texts(answers) -> list[str]:
 
 
 def _best_threshold(predictions: dict, scores: dict, odds: dict, has_answer: dict) -> tuple[float, float]:
-    """The official v2 search: answer 'no answer' when the odds exceed a threshold; the best threshold's score."""
+    """The official v2 search: answer 'no answer' when the odds exceed a threshold; the best threshold's score.
+
+    The search starts from 'no answer' everywhere, a threshold below every odds value. The official script starts
+    at 0.0, which is below every probability; bertcli's odds are score differences, often all negative."""
     score = best_score = sum(1 for k in scores if not has_answer[k])
-    best_threshold = 0.0
+    best_threshold = float(np.nextafter(min(odds[k] for k in scores), -np.inf))
     for k in sorted(scores, key=lambda k: odds[k]):
         score += scores[k] if has_answer[k] else (-1 if predictions[k] else 0)
         if score > best_score:

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import yaml
 
 from bertcli.metrics import load_metric, normalize_answer, squad_scores
 from bertcli.tasks.question_answering.squad import (
@@ -293,6 +294,24 @@ def test_version_2_learns_when_there_is_no_answer(tmp_path, qa_data):
     assert {"best_f1", "best_f1_thresh"} <= set(metrics)
     odds = json.loads((tmp_path / "v2" / "null_odds.json").read_text())
     assert len(odds) == 200
+
+    # the threshold found gives the score found: evaluate at it
+    run = yaml.safe_load((tmp_path / "v2" / "run.yaml").read_text())
+    run["options"]["null_score_diff_threshold"] = metrics["best_f1_thresh"]
+    (tmp_path / "at-best.yaml").write_text(yaml.safe_dump(run))
+    again = run_cli("evaluate", "--model", tmp_path / "v2", "--config", tmp_path / "at-best.yaml")
+    assert again.code == 0, again.stderr
+    assert json.loads(again.stdout)["f1"] == pytest.approx(metrics["best_f1"])
+
+
+def test_v2_best_threshold_gives_the_best_score_when_every_odds_value_is_negative():
+    """Answering nothing is best here; the threshold must then be below every odds value (the official script's
+    0.0 would answer every question)."""
+    references = [{"id": str(i), "answers": {"text": [], "answer_start": []}} for i in range(4)]
+    predictions = [{"id": str(i), "prediction_text": "lima", "no_answer_probability": -5.0 + i} for i in range(4)]
+    scores = load_metric("squad_v2").compute(predictions=predictions, references=references, best_non_null=["lima"] * 4)
+    assert scores["best_f1"] == 100.0 and scores["best_f1_thresh"] < -5.0
+    assert scores["f1"] == 0.0  # at the default threshold 0.0 every question is answered
 
 
 def test_mismatched_answers_are_reported_and_skipped(qa_data, tmp_path):
