@@ -21,6 +21,7 @@ import datasets
 
 from bertcli.config import DataSource
 from bertcli.errors import BertcliError
+from bertcli.textfiles import utf8_problem
 
 if not sys.stderr.isatty():  # progress bars only where someone watches them
     datasets.disable_progress_bars()
@@ -78,15 +79,9 @@ def diagnose(path: Path, ext: str) -> str | None:
     raw = path.read_bytes()
     if not raw.strip():
         return "the file is empty: add a header and examples"
-    lines = raw.splitlines()
-    for number, line in enumerate(lines, 1):
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError as e:
-            return (
-                f"line {number} is not valid UTF-8 (byte 0x{line[e.start]:02x} at column {e.start + 1}): "
-                "save the file as UTF-8"
-            )
+    problem = utf8_problem(raw)
+    if problem:
+        return problem
     text = raw.decode("utf-8")
     if ext in (".csv", ".tsv"):
         delimiter, quoting = ("\t", csv.QUOTE_NONE) if ext == ".tsv" else (",", csv.QUOTE_MINIMAL)

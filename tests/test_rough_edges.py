@@ -81,3 +81,69 @@ def test_boolean_and_float_labels_train_a_classifier(kind, extra, names, jsonl_s
     assert metrics(out)["accuracy"] >= 0.9
     config = AutoConfig.from_pretrained(out)
     assert config.problem_type == "single_label_classification" and list(config.label2id) == names
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory, tiny_model, sentiment_data) -> Path:
+    out = tmp_path_factory.mktemp("rough") / "classifier"
+    result = bertcli(
+        "finetune",
+        "cls",
+        "--model",
+        tiny_model,
+        "--output-dir",
+        out,
+        "--max-steps",
+        "20",
+        *TINY,
+        "--train-file",
+        sentiment_data["train"],
+        "--validation-file",
+        sentiment_data["validation"],
+        "--text-column",
+        "sentence",
+    )
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.mark.parametrize("name", ["reviews.txt", "reviews.csv", "reviews.jsonl"])
+def test_predict_names_the_line_of_a_file_that_is_not_utf8(name, classifier, tmp_path):
+    path = tmp_path / name
+    good = {
+        "reviews.txt": "a fine film\n",
+        "reviews.csv": "text\na fine film\n",
+        "reviews.jsonl": '{"text": "a fine film"}\n',
+    }[name]
+    bad = {
+        "reviews.txt": "caf\xe9 noir\n",
+        "reviews.csv": "caf\xe9 noir\n",
+        "reviews.jsonl": '{"text": "caf\xe9 noir"}\n',
+    }[name]
+    path.write_bytes(good.encode() + bad.encode("latin-1"))
+    result = bertcli("predict", "--model", classifier, "--input-file", path)
+    line, column = {"reviews.txt": (2, 4), "reviews.csv": (3, 4), "reviews.jsonl": (2, 14)}[name]
+    one_line_error(result, f"line {line} is not valid UTF-8 (byte 0xe9 at column {column})", "save the file as UTF-8")
+
+
+def test_predict_stdin_that_is_not_utf8(classifier):
+    result = subprocess.run(
+        [sys.executable, "-m", "bertcli", "predict", "--model", str(classifier)],
+        input="caf\xe9\n".encode("latin-1"),
+        capture_output=True,
+    )
+    assert result.returncode == 2 and result.stderr.decode().startswith("bertcli: error: stdin is not valid UTF-8")
+
+
+def test_predict_csv_output_when_a_later_record_has_an_id(classifier, tmp_path):
+    inputs = synthetic.write_jsonl(tmp_path / "in.jsonl", [{"text": "a great film"}, {"text": "dull", "id": "r2"}])
+    out = tmp_path / "out.csv"
+    result = bertcli("predict", "--model", classifier, "--input-file", inputs, "--format", "csv", "--output-file", out)
+    assert result.returncode == 0, result.stderr
+    import csv
+
+    rows = list(csv.DictReader(out.open()))
+    assert [r["text"] for r in rows] == ["a great film", "dull"] and [r["id"] for r in rows] == ["", "r2"]
+    assert all(r["label"] in ("positive", "negative") for r in rows)
+    to_stdout = bertcli("predict", "--model", classifier, "--input-file", inputs, "--format", "csv")
+    one_line_error(to_stdout, "output record 2 has column(s) id", "--format jsonl")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Iterable, Iterator
 
 from bertcli.errors import BertcliError
+from bertcli.textfiles import file_utf8_problem
 
 TEXT_FORMATS = (".txt", ".text")
 TABLE_FORMATS = {".csv": ",", ".tsv": "\t"}
@@ -29,21 +30,29 @@ def read_records(source: str, columns: dict[str, str | None], id_column: str = "
     {"text": "sentence", "text_pair": None}; a None column is not read.
     """
     if source == "-":
-        yield from _read_stdin(sys.stdin, columns, id_column)
+        # strictly UTF-8, whatever the locale (a C locale would smuggle bad bytes through as surrogates)
+        stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8") if hasattr(sys.stdin, "buffer") else sys.stdin
+        try:
+            yield from _read_stdin(stdin, columns, id_column)
+        except UnicodeDecodeError as e:
+            raise BertcliError("stdin is not valid UTF-8: pipe UTF-8 text, or pass the file with --input-file") from e
         return
     path = Path(source)
     if not path.is_file():
         raise BertcliError(f"--input-file not found: {source}")
     ext = path.suffix.lower()
-    with open(path, encoding="utf-8", newline="") as f:
-        if ext in TABLE_FORMATS:
-            yield from _read_table(f, TABLE_FORMATS[ext], columns, id_column, source)
-        elif ext in JSON_FORMATS:
-            yield from _read_json(f, columns, id_column, source)
-        elif ext in TEXT_FORMATS:
-            yield from _read_lines(f, columns, source)
-        else:
-            raise BertcliError(f"cannot read {source}: unknown file type '{ext}' (use txt, csv, tsv, json or jsonl)")
+    if ext not in (*TABLE_FORMATS, *JSON_FORMATS, *TEXT_FORMATS):
+        raise BertcliError(f"cannot read {source}: unknown file type '{ext}' (use txt, csv, tsv, json or jsonl)")
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            if ext in TABLE_FORMATS:
+                yield from _read_table(f, TABLE_FORMATS[ext], columns, id_column, source)
+            elif ext in JSON_FORMATS:
+                yield from _read_json(f, columns, id_column, source)
+            else:
+                yield from _read_lines(f, columns, source)
+    except UnicodeDecodeError as e:  # found while streaming: find the line (reads the file once more, only now)
+        raise BertcliError(f"{source}: {file_utf8_problem(path) or 'not valid UTF-8: save the file as UTF-8'}") from e
 
 
 def _pick(row: dict, columns: dict[str, str | tuple | None], id_column: str, where: str) -> dict:
@@ -146,14 +155,21 @@ def _read_stdin(f: IO, columns, id_column: str) -> Iterator[dict]:
 
 
 class Writer:
-    """JSON Lines (default) or CSV, to a file or stdout, flushed line by line so output streams."""
+    """JSON Lines (default) or CSV, to a file or stdout, flushed line by line so output streams.
+
+    CSV columns are those of the first record; a later record with a column the header lacks (an `id` that only
+    some inputs carry) widens the header: a file is rewritten once with the new column, stdout cannot be, so there
+    it is an error that says what to do."""
 
     def __init__(self, path: str | None, fmt: str = "jsonl"):
-        self.fmt = fmt
+        self.fmt, self.path = fmt, path
         self.file = open(path, "w", encoding="utf-8", newline="") if path else sys.stdout
         self.csv = None
+        self.fields: list[str] = []
+        self.count = 0
 
     def write(self, record: dict) -> None:
+        self.count += 1
         if self.fmt == "jsonl":
             self.file.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
@@ -161,11 +177,30 @@ class Writer:
                 k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v for k, v in record.items()
             }
             if self.csv is None:
-                self.csv = csv.DictWriter(self.file, fieldnames=list(flat))
-                self.csv.writeheader()
+                self._header(list(flat))
+            elif not flat.keys() <= set(self.fields):
+                self._widen([k for k in flat if k not in self.fields])
             self.csv.writerow(flat)
         if self.file is sys.stdout:
             self.file.flush()
+
+    def _header(self, fields: list[str]) -> None:
+        self.fields = fields
+        self.csv = csv.DictWriter(self.file, fieldnames=fields, restval="")
+        self.csv.writeheader()
+
+    def _widen(self, new: list[str]) -> None:
+        if self.file is sys.stdout:
+            raise BertcliError(
+                f"output record {self.count} has column(s) {', '.join(new)} that the CSV header written before lacks: "
+                "give every input the same columns, write --format jsonl, or write to a file with --output-file"
+            )
+        self.file.close()
+        with open(self.path, encoding="utf-8", newline="") as f:
+            rows = list(csv.DictReader(f))
+        self.file = open(self.path, "w", encoding="utf-8", newline="")
+        self._header(self.fields + new)
+        self.csv.writerows(rows)
 
     def close(self) -> None:
         if self.file is not sys.stdout:
