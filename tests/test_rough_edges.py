@@ -147,3 +147,53 @@ def test_predict_csv_output_when_a_later_record_has_an_id(classifier, tmp_path):
     assert all(r["label"] in ("positive", "negative") for r in rows)
     to_stdout = bertcli("predict", "--model", classifier, "--input-file", inputs, "--format", "csv")
     one_line_error(to_stdout, "output record 2 has column(s) id", "--format jsonl")
+
+
+@pytest.mark.parametrize(
+    "report_to, fragments",
+    [
+        ("tensorboard", ["--report-to tensorboard: tensorboard is not installed; pip install tensorboard"]),
+        ("all", ["--report-to all: no experiment tracker is installed", "--report-to none"]),
+        ("tensorboard,comet_ml", ["tensorboard is not installed"]),
+        ("comet_ml", ["pip install comet-ml"]),
+        ("tensorbored", ["unknown tracker", "tensorboard, wandb"]),
+    ],
+)
+def test_report_to_trackers_that_are_not_installed(report_to, fragments, tiny_model, sentiment_data, tmp_path):
+    from accelerate.tracking import get_available_trackers
+
+    if get_available_trackers():
+        pytest.skip("an experiment tracker is installed here")
+    result = bertcli(
+        "finetune",
+        "cls",
+        "--model",
+        tiny_model,
+        "--output-dir",
+        tmp_path / "out",
+        "--max-steps",
+        "1",
+        "--train-file",
+        sentiment_data["train"],
+        "--validation-file",
+        sentiment_data["validation"],
+        "--text-column",
+        "sentence",
+        "--report-to",
+        report_to,
+    )
+    one_line_error(result, *fragments)  # one line: no warning of Accelerate's before it
+    assert not (tmp_path / "out").exists()
+
+
+def test_report_to_takes_a_comma_separated_list_and_all(monkeypatch):
+    import accelerate.tracking
+    from accelerate.utils import LoggerType
+
+    from bertcli.training.accelerator import trackers
+
+    monkeypatch.setattr(
+        accelerate.tracking, "get_available_trackers", lambda: [LoggerType.TENSORBOARD, LoggerType.WANDB]
+    )
+    assert trackers("tensorboard, wandb") == ["tensorboard", "wandb"]
+    assert trackers("all") == ["tensorboard", "wandb"] and trackers("none") is None
