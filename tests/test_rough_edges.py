@@ -4,6 +4,7 @@ the stderr lines and the files written are the behaviour."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -197,3 +198,70 @@ def test_report_to_takes_a_comma_separated_list_and_all(monkeypatch):
     )
     assert trackers("tensorboard, wandb") == ["tensorboard", "wandb"]
     assert trackers("all") == ["tensorboard", "wandb"] and trackers("none") is None
+
+
+def run_in_terminal(*args, timeout=300) -> str:
+    """`bertcli ARGS` with a pseudo-terminal as its stdout and stderr (as a user's shell): everything it drew."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+    import time
+
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))  # 40 rows, 120 columns
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bertcli", *map(str, args)],
+        stdout=terminal,
+        stderr=terminal,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+    os.close(terminal)
+    chunks, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([controller], [], [], 1.0)
+        if ready:
+            try:
+                data = os.read(controller, 65536)
+            except OSError:  # the terminal closed: the process has exited
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif process.poll() is not None:
+            break
+    process.wait(timeout=10)
+    os.close(controller)
+    assert process.returncode == 0, b"".join(chunks).decode(errors="replace")[-2000:]
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_in_a_terminal_evaluation_lines_go_above_the_progress_bar(tiny_model, sentiment_data, tmp_path):
+    import re
+
+    drawn = run_in_terminal(
+        "finetune",
+        "cls",
+        "--model",
+        tiny_model,
+        "--output-dir",
+        tmp_path / "out",
+        *TINY,
+        "--max-steps",
+        "12",
+        "--eval-steps",
+        "4",
+        "--train-file",
+        sentiment_data["train"],
+        "--validation-file",
+        sentiment_data["validation"],
+        "--text-column",
+        "sentence",
+    )
+    assert "train:" in drawn and "%|" in drawn  # the bar was drawn
+    starts = [m.start() for m in re.finditer(r"step \d+ \| eval_accuracy", drawn)]
+    assert len(starts) >= 3, drawn[-2000:]
+    for start in starts:  # each at the start of a line, never appended to the bar's text
+        assert drawn[start - 1] in "\r\n", repr(drawn[max(0, start - 80) : start + 20])

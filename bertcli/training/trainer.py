@@ -69,6 +69,7 @@ class Trainer:
         self.replaced = self.out.with_name(f".{self.out.name}.replaced")  # a run --overwrite-output-dir replaces
         self.last_checkpoint: Path | None = None
         self.predictions = None  # of the latest evaluation, for the task's save_predictions
+        self.progress = None  # the terminal's progress bar while training runs
 
     # --- the loop ----------------------------------------------------------------------------------
     def fit(self) -> dict:
@@ -133,7 +134,7 @@ class Trainer:
             f"Training: {len(train_ds)} examples, {total_steps} steps "
             f"({steps_per_epoch}/epoch), batch {t.batch_size} x {t.grad_accum} x {acc.num_processes} processes"
         )
-        progress = self._progress(total_steps)
+        progress = self.progress = self._progress(total_steps)
         heap = HeapTrimmer(enabled=acc.device.type == "cpu")
         self.module.train()
         last_eval: dict | None = None
@@ -213,6 +214,7 @@ class Trainer:
             else:
                 self.state.epoch, self.state.batches_in_epoch = epoch + 1, 0
         progress.close()
+        self.progress = None
         train_runtime = time.perf_counter() - start
         self._check_finite(finite, self.state.step)
 
@@ -334,7 +336,7 @@ class Trainer:
                 loss=f"{record['loss']:.4f}", lr=f"{record['lr']:.2e}", samples_s=record["samples_per_second"]
             )
         else:
-            print(" | ".join(f"{k} {_fmt(v)}" for k, v in record.items()), flush=True)
+            self._say(" | ".join(f"{k} {_fmt(v)}" for k, v in record.items()))
 
     def _truncate_log(self, step: int) -> None:
         """On resume, drop log lines written after the checkpoint: they are about to be redone."""
@@ -351,7 +353,14 @@ class Trainer:
 
     def _print(self, message: str) -> None:
         if self.accelerator.is_main_process:
-            print(message, flush=True)
+            self._say(message)
+
+    def _say(self, line: str) -> None:
+        """A line on stdout; in a terminal with the progress bar up, above the bar rather than through it."""
+        if self.progress is not None and self.is_tty:
+            self.progress.write(line)
+        else:
+            print(line, flush=True)
 
     # --- construction helpers ----------------------------------------------------------------------
     def _dataloader(self, dataset, batch_sampler):
