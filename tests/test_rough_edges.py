@@ -265,3 +265,35 @@ def test_in_a_terminal_evaluation_lines_go_above_the_progress_bar(tiny_model, se
     assert len(starts) >= 3, drawn[-2000:]
     for start in starts:  # each at the start of a line, never appended to the bar's text
         assert drawn[start - 1] in "\r\n", repr(drawn[max(0, start - 80) : start + 20])
+
+
+def test_pretraining_a_small_corpus_holds_out_enough_documents(tiny_model, tmp_path):
+    """Twelve documents: 5% would hold out one, and next-sentence prediction needs two to draw NotNext pairs."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(synthetic.corpus(12, seed=3))
+    out = tmp_path / "out"
+    result = bertcli(
+        "pretrain",
+        "--model",
+        tiny_model,
+        "--output-dir",
+        out,
+        "--train-file",
+        corpus,
+        "--max-steps",
+        "2",
+        "--max-seq-length",
+        "32",
+    )
+    assert result.returncode == 0, result.stderr
+    held_out = metrics(out)
+    assert "nsp_accuracy" in held_out and held_out["eval_samples"] >= 2  # NSP pairs drawn from the 2 held-out documents
+
+    few = tmp_path / "few.txt"
+    few.write_text(synthetic.corpus(3, seed=3))
+    result = bertcli("pretrain", "--model", tiny_model, "--output-dir", tmp_path / "few", "--train-file", few)
+    one_line_error(
+        result,
+        "holds 3 documents: too few to hold out 2 for evaluation (--validation-percentage)",
+        "pass --validation-file",
+    )

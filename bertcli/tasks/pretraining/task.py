@@ -50,11 +50,13 @@ class PretrainingTask(Task):
         if has_validation:
             evals = load_documents(d, "validation", with_extra_sources=False)
         else:  # hold out whole documents, so no evaluation pair shares a document with training
-            n_eval = max(1, int(len(train) * o.validation_percentage / 100))
+            least = 2 if o.nsp else 1  # a NotNext pair needs a second document
+            n_eval = max(least, int(len(train) * o.validation_percentage / 100))
             if len(train) - n_eval < 2:
                 raise BertcliError(
-                    f"{d.train_file} holds {len(train)} documents: too few to hold some out; "
-                    "pass --validation-file or use a larger corpus (blank lines separate documents)"
+                    f"{d.train_file or d.dataset} holds {len(train)} documents: too few to hold out {n_eval} for "
+                    "evaluation (--validation-percentage) and train on the rest; pass --validation-file, or give "
+                    "more documents (a blank line separates documents)"
                 )
             evals, train = (
                 train.select(range(len(train) - n_eval, len(train))),
