@@ -277,6 +277,9 @@ def resolve(spec, recipe: str | None, config_file: str | None, flags: dict, trai
         options=build_dataclass(spec.options, merged.get("options"), "options"),
     )
     validate(cfg, training)
+    for name in ("train_file", "validation_file"):  # run.yaml then works from any directory
+        if getattr(cfg.data, name):
+            setattr(cfg.data, name, str(Path(getattr(cfg.data, name)).resolve()))
     return cfg
 
 
@@ -391,6 +394,39 @@ def package_versions() -> dict:
         except metadata.PackageNotFoundError:
             versions[pkg] = None
     return versions
+
+
+# What a resumed run may set anew: how long it goes on (the learning-rate schedule then stretches or shrinks to the
+# new end), and how it logs, evaluates, saves and reports; not what it trains on or how.
+RESUME_MAY_CHANGE = {
+    "epochs",
+    "max_steps",
+    "resume_from_checkpoint",
+    "overwrite_output_dir",
+    "logging_steps",
+    "eval_steps",
+    "save_steps",
+    "save_total_limit",
+    "report_to",
+    "eval_batch_size",
+    "max_eval_samples",
+    "metric_for_best",
+    "allow_pickle",
+    "compile",
+}
+
+
+def resume_changes(cfg: RunConfig, saved: dict) -> list[str]:
+    """The settings of `cfg` that differ from the run a checkpoint was saved by (`saved`: its run.yaml), each as
+    "train.lr 0.0005 -> 0.001"; empty when the run may go on."""
+    now = cfg.to_dict()
+    changes = [f"{key} {saved.get(key)} -> {now[key]}" for key in ("task", "model") if saved.get(key) != now[key]]
+    for section in ("data", "options", "train"):
+        before = saved.get(section) or {}
+        for key, value in now[section].items():
+            if key in before and before[key] != value and not (section == "train" and key in RESUME_MAY_CHANGE):
+                changes.append(f"{section}.{key} {before[key]} -> {value}")
+    return changes
 
 
 def save_run_yaml(cfg: RunConfig, path: Path) -> None:

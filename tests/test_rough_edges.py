@@ -297,3 +297,81 @@ def test_pretraining_a_small_corpus_holds_out_enough_documents(tiny_model, tmp_p
         "holds 3 documents: too few to hold out 2 for evaluation (--validation-percentage)",
         "pass --validation-file",
     )
+
+
+def test_resuming_with_other_training_settings_is_refused(tiny_model, sentiment_data, tmp_path):
+    import yaml
+
+    out = tmp_path / "out"
+    args = [
+        "finetune",
+        "cls",
+        "--model",
+        tiny_model,
+        "--output-dir",
+        out,
+        *TINY,
+        "--train-file",
+        sentiment_data["train"],
+        "--validation-file",
+        sentiment_data["validation"],
+        "--text-column",
+        "sentence",
+        "--max-steps",
+        "10",
+        "--save-steps",
+        "5",
+        "--save-total-limit",
+        "5",
+    ]
+    assert bertcli(*args).returncode == 0
+    written = (out / "run.yaml").read_text()
+    changed = bertcli(
+        *args, "--resume-from-checkpoint", out / "checkpoints" / "step-5", "--lr", "2e-3", "--batch-size", "16"
+    )
+    one_line_error(
+        changed,
+        "cannot resume",
+        "train.batch_size 32 -> 16",
+        "train.lr 0.001 -> 0.002",
+        f"--config {out / 'checkpoints' / 'step-5' / 'run.yaml'}",
+    )
+    assert (out / "run.yaml").read_text() == written  # not rewritten with the refused values
+    # how a run logs and saves may change
+    again = bertcli(*args, "--resume-from-checkpoint", "auto", "--logging-steps", "2")
+    assert again.returncode == 0, again.stderr
+    assert yaml.safe_load((out / "run.yaml").read_text())["train"]["lr"] == 1e-3
+
+
+def test_evaluate_from_another_directory_after_the_training_file_moved(tiny_model, tmp_path):
+    """run.yaml keeps absolute paths, and evaluate needs only the validation file."""
+    work = tmp_path / "work"
+    work.mkdir()
+    synthetic.write_csv(work / "train.csv", synthetic.sentiment(300, seed=21), ["sentence", "label"])
+    synthetic.write_csv(work / "dev.csv", synthetic.sentiment(60, seed=22), ["sentence", "label"])
+    result = bertcli(
+        "finetune",
+        "cls",
+        "--model",
+        tiny_model,
+        "--output-dir",
+        "out",
+        *TINY,
+        "--max-steps",
+        "20",
+        "--train-file",
+        "train.csv",
+        "--validation-file",
+        "dev.csv",
+        "--text-column",
+        "sentence",
+        cwd=work,
+    )
+    assert result.returncode == 0, result.stderr
+    (work / "train.csv").rename(work / "moved.csv")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for extra in ([], ["--config", work / "out" / "run.yaml"]):
+        evaluated = bertcli("evaluate", "--model", work / "out", *extra, cwd=elsewhere)
+        assert evaluated.returncode == 0, evaluated.stderr
+        assert json.loads(evaluated.stdout)["accuracy"] == metrics(work / "out")["accuracy"]

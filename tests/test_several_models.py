@@ -150,11 +150,15 @@ def test_two_trained_models_share_a_parameter_through_a_checkpoint(tmp_path, tin
 
 
 def test_a_resumed_run_replaces_every_saved_model(tmp_path, tiny_model, sentiment_data):
+    import os
+
     spec = spec_for(SharedTwinTask)
     out = tmp_path / "out"
     fit(spec, out, tiny_model, sentiment_data)
     first = load_file(out / "twin" / "model.safetensors")
-    fit(spec, out, tiny_model, sentiment_data, max_steps=8, resume_from_checkpoint=str(out / "checkpoints" / "step-4"))
+    inode = os.stat(out / "twin" / "model.safetensors").st_ino
+    fit(spec, out, tiny_model, sentiment_data, resume_from_checkpoint=str(out / "checkpoints" / "step-4"))
+    assert os.stat(out / "twin" / "model.safetensors").st_ino != inode  # written anew ...
     again = load_file(out / "twin" / "model.safetensors")
-    assert any(not torch.equal(first[k], again[k]) for k in first)
+    assert all(torch.equal(first[k], again[k]) for k in first)  # ... with the same weights
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["checkpoints", "twin"]

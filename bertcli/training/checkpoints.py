@@ -43,8 +43,9 @@ def list_checkpoints(root: Path) -> list[Path]:
 
 
 class Checkpointer:
-    def __init__(self, accelerator, root: Path, tokenizer, save_total_limit: int | None):
+    def __init__(self, accelerator, root: Path, tokenizer, save_total_limit: int | None, run_yaml: Path | None = None):
         self.accelerator, self.root, self.tokenizer, self.limit = accelerator, root, tokenizer, save_total_limit
+        self.run_yaml = run_yaml  # copied into each checkpoint: a resume checks its settings against the run's
         accelerator.register_save_state_pre_hook(self._save_model_hook)
         accelerator.register_load_state_pre_hook(self._load_model_hook)
 
@@ -58,6 +59,8 @@ class Checkpointer:
             acc.save_state(str(tmp))
             if acc.is_main_process:
                 (tmp / TRAINER_STATE).write_text(json.dumps(trainer_state, indent=2))
+                if self.run_yaml and self.run_yaml.is_file():
+                    shutil.copyfile(self.run_yaml, tmp / "run.yaml")
         except WRITE_ERRORS as e:  # a full disk, most often: drop the partial save, keep the previous checkpoints
             shutil.rmtree(tmp, ignore_errors=True)
             saved = list_checkpoints(self.root)

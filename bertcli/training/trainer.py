@@ -27,13 +27,14 @@ from pathlib import Path
 import torch
 
 from bertcli.batching import LengthGroupedBatchSampler
-from bertcli.config import RunConfig, save_run_yaml
+from bertcli.config import RunConfig, resume_changes, save_run_yaml
 from bertcli.errors import BertcliError, Interrupted
 from bertcli.training.checkpoints import WRITE_ERRORS, Checkpointer, write_error
 from bertcli.training.evaluation import eval_dataloader, evaluate
 from bertcli.training.memory import HeapTrimmer
 from bertcli.training.modules import TrainingModule
 from bertcli.training.setup import Setup, set_up
+from bertcli.yamlio import load_yaml
 
 
 def train(cfg: RunConfig, spec) -> dict:
@@ -60,7 +61,7 @@ class Trainer:
         self.module = TrainingModule(setup.task, setup.models)
         self.out = Path(self.cfg.output_dir)
         self.checkpointer = Checkpointer(
-            self.accelerator, self.out / "checkpoints", self.tokenizer, self.t.save_total_limit
+            self.accelerator, self.out / "checkpoints", self.tokenizer, self.t.save_total_limit, self.out / "run.yaml"
         )
         self.state = TrainState()
         self.metric_for_best = self.t.metric_for_best or setup.task.metric_names(setup.data)[0]
@@ -105,6 +106,8 @@ class Trainer:
         resume_dir = self.checkpointer.resolve(t.resume_from_checkpoint)
         if t.resume_from_checkpoint == "auto" and resume_dir is None:
             self._print(f"No checkpoint in {self.checkpointer.root}: starting from the beginning")
+        if resume_dir:
+            self._check_resumable(resume_dir)
         self._prepare_output_dir(resume_dir)
 
         sampler = LengthGroupedBatchSampler(list(train_ds["length"]), t.batch_size, t.seed, t.group_by_length)
@@ -284,6 +287,19 @@ class Trainer:
         return {"step": step, **metrics}
 
     # --- output ------------------------------------------------------------------------------------
+    def _check_resumable(self, resume_dir: Path) -> None:
+        """A checkpoint goes on only with the settings that made it: a new --lr would be ignored (the scheduler's
+        state wins), a new --batch-size would change what a data position means."""
+        saved = resume_dir / "run.yaml"
+        changes = resume_changes(self.cfg, load_yaml(saved, "run.yaml")) if saved.is_file() else []
+        if changes:
+            shown = "; ".join(changes[:4]) + ("; ..." if len(changes) > 4 else "")
+            raise BertcliError(
+                f"cannot resume {resume_dir} with other settings than its run's ({shown}): resume with the run's "
+                f"settings (--config {saved} --resume-from-checkpoint {resume_dir}), or start a new run in another "
+                "--output-dir"
+            )
+
     def _prepare_output_dir(self, resume_dir: Path | None) -> None:
         acc = self.accelerator
         if acc.is_main_process:
