@@ -115,7 +115,19 @@ class TrainConfig:
     metric_for_best: str | None = setting(
         help="Metric that picks the best checkpoint.", default_text="the task's main metric"
     )
-    report_to: str = setting("none", help="Experiment tracker: none, tensorboard, wandb, ...")
+    load_best_model_at_end: bool = setting(
+        False,
+        help="Save the model of the best evaluation (by --metric-for-best) rather than the last; metrics.json "
+        "then holds its metrics, and model_step its step.",
+    )
+    early_stopping_patience: int | None = setting(
+        help="Stop once --metric-for-best has not improved for N evaluations in a row.", default_text="never"
+    )
+    report_to: str = setting(
+        "none",
+        help="Experiment trackers: none, all (every one installed), or a comma-separated list: tensorboard, "
+        "wandb, mlflow, ...",
+    )
     overwrite_output_dir: bool = setting(False, help="Replace an output directory that already holds a run.")
     allow_pickle: bool = setting(
         False,
@@ -342,6 +354,10 @@ def validate(cfg: RunConfig, training: bool = True) -> None:
             f"--save-total-limit must be at least 1, got {t.save_total_limit}",
         ),
         (t.logging_steps >= 1, f"--logging-steps must be at least 1, got {t.logging_steps}"),
+        (
+            t.early_stopping_patience is None or t.early_stopping_patience >= 1,
+            f"--early-stopping-patience must be at least 1, got {t.early_stopping_patience}",
+        ),
         (
             t.max_train_samples is None or t.max_train_samples >= 1,
             f"--max-train-samples must be at least 1, got {t.max_train_samples}",

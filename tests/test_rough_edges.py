@@ -375,3 +375,40 @@ def test_evaluate_from_another_directory_after_the_training_file_moved(tiny_mode
         evaluated = bertcli("evaluate", "--model", work / "out", *extra, cwd=elsewhere)
         assert evaluated.returncode == 0, evaluated.stderr
         assert json.loads(evaluated.stdout)["accuracy"] == metrics(work / "out")["accuracy"]
+
+
+def test_early_stopping_and_the_best_model_at_the_end(tiny_model, sentiment_data, tmp_path):
+    """Accuracy on the synthetic task climbs to 1.0 within ~40 steps and stays there: with patience 3 at one
+    evaluation every 10 steps, training stops 30 steps after its last improvement, not at step 300."""
+    out = tmp_path / "out"
+    result = bertcli(
+        "finetune",
+        "cls",
+        "--model",
+        tiny_model,
+        "--output-dir",
+        out,
+        *TINY,
+        "--max-steps",
+        "300",
+        "--eval-steps",
+        "10",
+        "--early-stopping-patience",
+        "3",
+        "--metric-for-best",
+        "accuracy",
+        "--load-best-model-at-end",
+        "--train-file",
+        sentiment_data["train"],
+        "--validation-file",
+        sentiment_data["validation"],
+        "--text-column",
+        "sentence",
+    )
+    assert result.returncode == 0, result.stderr
+    m = metrics(out)
+    assert m["stopped_early"] is True and m["train_steps"] == m["best_step"] + 30 < 300, m
+    assert m["model_step"] == m["best_step"] and m["accuracy"] == m["best_metric"] >= 0.95, m
+    assert f"Stopping early at step {m['train_steps']}" in result.stdout
+    evaluations = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines() if "eval_accuracy" in line]
+    assert [e["step"] for e in evaluations][-3:] == [m["best_step"] + 10, m["best_step"] + 20, m["best_step"] + 30]

@@ -162,3 +162,37 @@ def test_a_resumed_run_replaces_every_saved_model(tmp_path, tiny_model, sentimen
     again = load_file(out / "twin" / "model.safetensors")
     assert all(torch.equal(first[k], again[k]) for k in first)  # ... with the same weights
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["checkpoints", "twin"]
+
+
+class ScriptedMetricTask(ClassificationTask):
+    """Accuracy as scripted, one value per evaluation, so that the best evaluation is known in advance."""
+
+    script = [0.2, 0.9, 0.5, 0.4, 0.9]
+
+    def compute_metrics(self, outputs, data):
+        metrics, predictions = super().compute_metrics(outputs, data)
+        self.calls = getattr(self, "calls", 0) + 1
+        return {**metrics, "accuracy": self.script[self.calls - 1]}, predictions
+
+
+def test_load_best_model_at_end_saves_the_best_evaluations_model(tmp_path, tiny_model, sentiment_data):
+    import json
+
+    out = tmp_path / "out"
+    fit(
+        spec_for(ScriptedMetricTask),
+        out,
+        tiny_model,
+        sentiment_data,
+        max_steps=8,
+        eval_steps=2,
+        save_steps=2,
+        load_best_model_at_end=True,
+    )
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["best_step"] == 4 and metrics["model_step"] == 4 and metrics["train_steps"] == 8
+    assert metrics["accuracy"] == 0.9  # the saved model's evaluation, not the last one's (0.4)
+    assert_same_weights(out, out / "checkpoints" / "step-4")
+    assert_same_weights(out / "checkpoints" / "best", out / "checkpoints" / "step-4")
+    with pytest.raises(AssertionError):
+        assert_same_weights(out, out / "checkpoints" / "step-6")  # a later model, not the one saved

@@ -75,6 +75,35 @@ class Checkpointer:
             self._rotate(keep_step=best_step)
         acc.wait_for_everyone()
 
+    def save_best(self, module, step: int) -> None:
+        """The models of the best evaluation so far in `checkpoints/best/` (a loadable model directory), written aside
+        and renamed, with the step they are of; --load-best-model-at-end saves them as the run's model."""
+        acc = self.accelerator
+        if acc.is_main_process:
+            final, tmp = self.root / "best", self.root / ".best.tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            try:
+                module.save(tmp)
+                self.tokenizer.save_pretrained(tmp)
+                (tmp / TRAINER_STATE).write_text(json.dumps({"step": step}))
+            except WRITE_ERRORS as e:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise BertcliError(
+                    f"cannot save the best model so far: {write_error(e, self.root)}: free space and "
+                    "resume with --resume-from-checkpoint auto"
+                ) from e
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(tmp, final)
+        acc.wait_for_everyone()
+
+    def best(self, step: int) -> Path | None:
+        """A directory holding the models of `step`: checkpoints/best when it is of that step, else that step's
+        checkpoint; None when neither is on disk."""
+        best = self.root / "best"
+        if (best / TRAINER_STATE).is_file() and json.loads((best / TRAINER_STATE).read_text())["step"] == step:
+            return best
+        return self.root / f"step-{step}" if (self.root / f"step-{step}" / TRAINER_STATE).is_file() else None
+
     def load(self, path: Path) -> dict:
         """Restore model, optimizer, scheduler and RNG states; return the saved trainer state."""
         self.accelerator.load_state(str(path))

@@ -51,6 +51,7 @@ class TrainState:
     batches_in_epoch: int = 0  # batches of the current epoch already consumed (the data position)
     best_metric: float | None = None
     best_step: int | None = None
+    evaluations_since_best: int = 0  # for --early-stopping-patience
 
 
 class Trainer:
@@ -126,7 +127,7 @@ class Trainer:
         acc.register_for_checkpointing(scheduler)
         if resume_dir:
             saved = self.checkpointer.load(resume_dir)
-            self.state = TrainState(**{k: saved[k] for k in asdict(TrainState())})
+            self.state = TrainState(**{k: saved.get(k, v) for k, v in asdict(TrainState()).items()})
             self._truncate_log(self.state.step)
             self._print(f"Resumed from {resume_dir} at step {self.state.step}")
         if acc.is_main_process and t.report_to != "none":
@@ -149,6 +150,7 @@ class Trainer:
         start = window_start = time.perf_counter()
         window_samples = 0
         done = self.state.step >= total_steps
+        stopped_early = False
         for epoch in range(self.state.epoch, num_epochs):
             if done:
                 break
@@ -200,6 +202,14 @@ class Trainer:
                     running_batches, window_samples, window_start = 0, 0, now
                 if self._evaluation_due(step, total_steps, len(train_dl)):
                     last_eval = self._evaluate(step)
+                    if t.early_stopping_patience and self.state.evaluations_since_best >= t.early_stopping_patience:
+                        self._print(
+                            f"Stopping early at step {step}: {self.metric_for_best} has not improved on "
+                            f"{self.state.best_metric:.4g} (step {self.state.best_step}) for "
+                            f"{self.state.evaluations_since_best} evaluations"
+                        )
+                        stopped_early = done = True
+                        break
                 saved = False
                 if t.save_steps and step % t.save_steps == 0 and step < total_steps:
                     self._save_checkpoint(finite, last_eval)
@@ -223,6 +233,9 @@ class Trainer:
 
         if last_eval is None or last_eval["step"] != self.state.step:
             last_eval = self._evaluate(self.state.step)
+        model_step = self.state.step
+        if t.load_best_model_at_end and self.state.best_step not in (None, model_step):
+            last_eval, model_step = self._load_best(last_eval)
         tokens = acc.reduce(tokens_seen, "sum").item()
         metrics = {
             **{k: v for k, v in last_eval.items() if k != "step"},
@@ -232,6 +245,8 @@ class Trainer:
             "train_steps": self.state.step,
             "best_metric": self.state.best_metric,
             "best_step": self.state.best_step,
+            "model_step": model_step,  # the step whose model OUT holds
+            "stopped_early": stopped_early,
         }
         if acc.device.type == "cuda":
             metrics["peak_gpu_memory_mb"] = round(torch.cuda.max_memory_allocated(acc.device) / 2**20)
@@ -282,9 +297,31 @@ class Trainer:
         best = self.state.best_metric
         if value is not None and (best is None or (value > best if better else value < best)):
             self.state.best_metric, self.state.best_step = value, step
+            self.state.evaluations_since_best = 0
+            if self.t.load_best_model_at_end:
+                self.checkpointer.save_best(self.accelerator.unwrap_model(self.module), step)
+        else:
+            self.state.evaluations_since_best += 1
         record = {"step": step, **{k if k.startswith("eval_") else f"eval_{k}": v for k, v in metrics.items()}}
         self._log(record)
         return {"step": step, **metrics}
+
+    def _load_best(self, last_eval: dict) -> tuple[dict, int]:
+        """--load-best-model-at-end: the models of the best evaluation, and their metrics (evaluated again)."""
+        step = self.state.best_step
+        path = self.checkpointer.best(step)
+        if path is None:
+            if self.accelerator.is_main_process:
+                print(
+                    f"bertcli: warning: the best model (step {step}) is no longer on disk; saving the last one",
+                    file=sys.stderr,
+                )
+            return last_eval, self.state.step
+        module = self.accelerator.unwrap_model(self.module)
+        module.load(path, self.accelerator.device)
+        metrics, self.predictions, _ = evaluate(self.task, module.models(), self.data, self.eval_dl, self.accelerator)
+        self._print(f"Loaded the best model, of step {step} ({self.metric_for_best} {self.state.best_metric:.4g})")
+        return {"step": step, **metrics}, step
 
     # --- output ------------------------------------------------------------------------------------
     def _check_resumable(self, resume_dir: Path) -> None:
