@@ -21,7 +21,7 @@ import datasets
 
 from bertcli.config import DataSource
 from bertcli.errors import BertcliError
-from bertcli.textfiles import utf8_problem
+from bertcli.textfiles import tsv_quoting, utf8_problem
 
 if not sys.stderr.isatty():  # progress bars only where someone watches them
     datasets.disable_progress_bars()
@@ -29,7 +29,7 @@ if not sys.stderr.isatty():  # progress bars only where someone watches them
 # extension -> (datasets builder, reader options)
 FILE_FORMATS = {
     ".csv": ("csv", {}),
-    ".tsv": ("csv", {"delimiter": "\t", "quoting": csv.QUOTE_NONE}),  # GLUE tsv files hold bare quotes
+    ".tsv": ("csv", {"delimiter": "\t"}),  # quoting as the file does it (textfiles.tsv_quoting)
     ".json": ("json", {}),
     ".jsonl": ("json", {}),
     ".parquet": ("parquet", {}),
@@ -52,6 +52,8 @@ def load_file(path: str | Path) -> datasets.Dataset:
     if not os.access(path, os.R_OK):
         raise BertcliError(f"cannot read {path}: permission denied; make it readable (chmod +r)")
     builder, options = FILE_FORMATS[ext]
+    if ext == ".tsv":
+        options = {**options, "quoting": tsv_quoting(path)}
     try:
         with _quiet_datasets():  # datasets logs its own multi-line report before raising
             dataset = datasets.load_dataset(builder, data_files=str(path), split="train", **options)
@@ -84,7 +86,7 @@ def diagnose(path: Path, ext: str) -> str | None:
         return problem
     text = raw.decode("utf-8")
     if ext in (".csv", ".tsv"):
-        delimiter, quoting = ("\t", csv.QUOTE_NONE) if ext == ".tsv" else (",", csv.QUOTE_MINIMAL)
+        delimiter, quoting = ("\t", tsv_quoting(path)) if ext == ".tsv" else (",", csv.QUOTE_MINIMAL)
         reader = csv.reader(io.StringIO(text), delimiter=delimiter, quoting=quoting)
         header = next(reader)
         rows = 0

@@ -412,3 +412,65 @@ def test_early_stopping_and_the_best_model_at_the_end(tiny_model, sentiment_data
     assert f"Stopping early at step {m['train_steps']}" in result.stdout
     evaluations = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines() if "eval_accuracy" in line]
     assert [e["step"] for e in evaluations][-3:] == [m["best_step"] + 10, m["best_step"] + 20, m["best_step"] + 30]
+
+
+def write_tsv_both_ways(tmp_path: Path, rows: list[tuple[str, str]]) -> tuple[Path, Path]:
+    """The same rows as GLUE writes TSV (quotes are text, nothing is quoted) and as a spreadsheet program or pandas
+    does (a field with a quote, a tab or a line break is quoted, its quotes doubled)."""
+    import csv
+
+    glue = tmp_path / "glue.tsv"
+    glue.write_text("sentence\tlabel\n" + "".join(f"{text}\t{label}\n" for text, label in rows), encoding="utf-8")
+    quoted = tmp_path / "quoted.tsv"
+    with open(quoted, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, delimiter="\t", lineterminator="\n")
+        writer.writerow(["sentence", "label"])
+        writer.writerows(rows)
+    return glue, quoted
+
+
+def test_tsv_files_read_as_glue_and_as_spreadsheets_write_them(tiny_model, sentiment_data, tmp_path):
+    import csv
+
+    from bertcli.data import load_file
+    from bertcli.textfiles import tsv_quoting
+
+    rows = [(text, label) for text, label in synthetic.sentiment(200, seed=31)]
+    rows[0] = ('"i know," she said , the film was great', rows[0][1] if "great" in rows[0][0] else "positive")
+    glue, _ = write_tsv_both_ways(tmp_path, rows)
+    assert tsv_quoting(glue) == csv.QUOTE_NONE
+    assert load_file(glue)["sentence"][0] == '"i know," she said , the film was great'
+
+    spreadsheet_rows = list(rows)
+    spreadsheet_rows[1] = ('a "great" film\twith a tab', "positive")
+    spreadsheet_rows[2] = ("two lines :\nan awful second one", "negative")
+    (tmp_path / "spreadsheet").mkdir()
+    _, quoted = write_tsv_both_ways(tmp_path / "spreadsheet", spreadsheet_rows)
+    assert tsv_quoting(quoted) == csv.QUOTE_MINIMAL
+    table = load_file(quoted)
+    assert len(table) == 200 and table["sentence"][:3] == [text for text, _ in spreadsheet_rows[:3]]
+
+    out = tmp_path / "out"
+    result = bertcli(
+        "finetune",
+        "cls",
+        "--model",
+        tiny_model,
+        "--output-dir",
+        out,
+        *TINY,
+        "--max-steps",
+        "30",
+        "--train-file",
+        quoted,
+        "--validation-file",
+        glue,
+        "--text-column",
+        "sentence",
+    )
+    assert result.returncode == 0, result.stderr
+    assert metrics(out)["eval_samples"] == 200
+    predicted = bertcli("predict", "--model", out, "--input-file", quoted, "--text-column", "sentence")
+    assert predicted.returncode == 0, predicted.stderr
+    texts = [json.loads(line)["text"] for line in predicted.stdout.splitlines()]
+    assert texts[:3] == [text for text, _ in spreadsheet_rows[:3]] and len(texts) == 200

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO, Iterable, Iterator
 
 from bertcli.errors import BertcliError
-from bertcli.textfiles import file_utf8_problem
+from bertcli.textfiles import file_utf8_problem, tsv_quoting
 
 TEXT_FORMATS = (".txt", ".text")
 TABLE_FORMATS = {".csv": ",", ".tsv": "\t"}
@@ -76,7 +76,7 @@ def _pick(row: dict, columns: dict[str, str | tuple | None], id_column: str, whe
 
 
 def _read_table(f: IO, delimiter: str, columns, id_column: str, source: str) -> Iterator[dict]:
-    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL  # GLUE tsv files hold bare quotes
+    quoting = tsv_quoting(source) if delimiter == "\t" else csv.QUOTE_MINIMAL  # GLUE's or a spreadsheet's TSV
     reader = csv.DictReader(f, delimiter=delimiter, quoting=quoting)
     if reader.fieldnames is None:
         raise BertcliError(f"{source} is empty: it needs a header line and at least one row")
