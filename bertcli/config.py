@@ -61,6 +61,20 @@ class DataSource:
     dataset_config: str | None = setting(help="Hub data set configuration (subset), e.g. sst2 of nyu-mll/glue.")
     train_split: str = setting("train", help="Hub split to train on.", evaluate=False)
     validation_split: str = setting("validation", help="Hub split to evaluate on.")
+    validation_split_percentage: float | None = setting(
+        help="With no validation file or hub validation split: hold out this share (%) of the training examples "
+        "for evaluation.",
+        default_text="none: train without evaluation",
+    )
+
+    def evaluation_source(self) -> str | None:
+        """Where the evaluation data comes from: "file" (--validation-file), "hub" (the named data set's validation
+        split, unless that is the split trained on), "held_out" (a share of the training data), or None."""
+        if self.validation_file:
+            return "file"
+        if self.dataset and not (self.train_file is None and self.validation_split == self.train_split):
+            return "hub"
+        return "held_out" if self.validation_split_percentage else None
 
     def source(self, split: str) -> str:
         """How to name the data of `split` ("train" or "validation") in a message."""
@@ -295,21 +309,22 @@ def resolve(spec, recipe: str | None, config_file: str | None, flags: dict, trai
     return cfg
 
 
-# Settings that moved to another section, by name: (from, to). A run.yaml or recipe written before still loads.
-MOVED = {
-    "line_by_line": ("options", "data"),
-    "lines_per_document": ("options", "data"),
-    "extra_sources": ("options", "data"),
-}  # pre-training's hub sources: in `options` before the task registry
+# Settings that moved: (old section, old name) -> (new section, new name). Old run.yaml files and recipes still load.
+MOVED = {  # pre-training's hub sources and hold-out, in `options` before the task registry
+    ("options", "line_by_line"): ("data", "line_by_line"),
+    ("options", "lines_per_document"): ("data", "lines_per_document"),
+    ("options", "extra_sources"): ("data", "extra_sources"),
+    ("options", "validation_percentage"): ("data", "validation_split_percentage"),
+}
 
 
 def _moved_settings(layer: dict) -> dict:
-    """`layer` with settings from their old section put in their new one (unless it already holds them)."""
-    for key, (old, new) in MOVED.items():
+    """`layer` with settings from their old place put in their new one (unless it already holds them)."""
+    for (old, key), (new, new_key) in MOVED.items():
         if isinstance(layer.get(old), dict) and key in layer[old]:
             value = layer[old][key]
             layer = {**layer, old: {k: v for k, v in layer[old].items() if k != key}}
-            layer[new] = {key: value, **(layer.get(new) or {})}
+            layer[new] = {new_key: value, **(layer.get(new) or {})}
     return layer
 
 
@@ -373,13 +388,17 @@ def validate(cfg: RunConfig, training: bool = True) -> None:
     d = cfg.data
     if training and not (d.dataset or d.train_file):
         raise BertcliError("no training data: pass --recipe NAME or --train-file FILE (see `bertcli recipes list`)")
-    if not training and not (d.dataset or d.validation_file):
+    if not training and d.evaluation_source() is None:
         raise BertcliError("no evaluation data: pass --validation-file FILE or --recipe NAME")
-    # `bertcli evaluate` reads run.yaml, whose training file may have moved since: it only needs the validation file
-    for name in ("train_file", "validation_file") if training else ("validation_file",):
+    # `bertcli evaluate` reads run.yaml, whose training file may have moved since: it needs the file it evaluates on
+    needed = training or d.evaluation_source() == "held_out"
+    for name in ("train_file", "validation_file") if needed else ("validation_file",):
         path = getattr(d, name)
         if path and not Path(path).is_file():
             raise BertcliError(f"--{name.replace('_', '-')} not found: {path}")
+    pct = d.validation_split_percentage
+    if pct is not None and not 0 < pct < 100:
+        raise BertcliError(f"--validation-split-percentage must be between 0 and 100, got {pct}")
     cfg.options.check(t)
     if training:
         _check_output_dir(Path(cfg.output_dir), t)

@@ -167,8 +167,37 @@ def require_columns(dataset: datasets.Dataset, columns: dict[str, str | None], s
             )
 
 
-def take(dataset: datasets.Dataset, n: int | None) -> datasets.Dataset:
-    return dataset.select(range(min(n, len(dataset)))) if n else dataset
+def take(dataset: datasets.Dataset | None, n: int | None) -> datasets.Dataset | None:
+    return dataset.select(range(min(n, len(dataset)))) if n and dataset is not None else dataset
+
+
+def train_and_eval(
+    data: DataSource,
+    load: Callable[[str, int | None], datasets.Dataset],
+    seed: int,
+    limits: tuple[int | None, int | None] = (None, None),
+    training: bool = True,
+    least: int = 1,
+    unit: str = "examples",
+) -> tuple[datasets.Dataset | None, datasets.Dataset | None]:
+    """(training examples, evaluation examples) as `data.evaluation_source()` says: `load("validation", limit)`, or
+    a held-out share of `load("train", None)`, shuffled with `seed` (so `bertcli evaluate` holds out the same ones),
+    or none. `limits` are --max-train-samples and --max-eval-samples; the training examples are None for `bertcli
+    evaluate` (`training` False). Each side of a hold-out keeps at least `least` examples."""
+    source = data.evaluation_source()
+    if source != "held_out":
+        train = load("train", limits[0]) if training else None
+        return train, (load("validation", limits[1]) if source else None)
+    train = load("train", None)
+    n = len(train)
+    n_eval = max(least, round(n * data.validation_split_percentage / 100))
+    if n - n_eval < least:
+        raise BertcliError(
+            f"{data.source('train')} holds {n} {unit}: too few to hold out {n_eval} for evaluation "
+            f"(--validation-split-percentage) and train on the rest; pass --validation-file, or give more {unit}"
+        )
+    split = train.train_test_split(test_size=n_eval, seed=seed, shuffle=True)
+    return (take(split["train"], limits[0]) if training else None), take(split["test"], limits[1])
 
 
 def tokenizer_fingerprint(tokenizer) -> str:

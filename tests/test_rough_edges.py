@@ -294,7 +294,7 @@ def test_pretraining_a_small_corpus_holds_out_enough_documents(tiny_model, tmp_p
     result = bertcli("pretrain", "--model", tiny_model, "--output-dir", tmp_path / "few", "--train-file", few)
     one_line_error(
         result,
-        "holds 3 documents: too few to hold out 2 for evaluation (--validation-percentage)",
+        "holds 3 documents: too few to hold out 2 for evaluation (--validation-split-percentage)",
         "pass --validation-file",
     )
 
@@ -474,3 +474,36 @@ def test_tsv_files_read_as_glue_and_as_spreadsheets_write_them(tiny_model, senti
     assert predicted.returncode == 0, predicted.stderr
     texts = [json.loads(line)["text"] for line in predicted.stdout.splitlines()]
     assert texts[:3] == [text for text, _ in spreadsheet_rows[:3]] and len(texts) == 200
+
+
+def test_training_without_validation_data_and_with_a_held_out_share(tiny_model, sentiment_data, tmp_path):
+    common = [
+        "finetune",
+        "cls",
+        "--model",
+        tiny_model,
+        *TINY,
+        "--train-file",
+        sentiment_data["train"],
+        "--text-column",
+        "sentence",
+        "--epochs",
+        "5",
+    ]
+    alone = bertcli(*common, "--output-dir", tmp_path / "alone")
+    assert alone.returncode == 0, alone.stderr
+    m = metrics(tmp_path / "alone")
+    assert "accuracy" not in m and m["train_loss"] < 0.3 and m["best_step"] is None, m  # it learned, unevaluated
+    assert not any("eval_" in line for line in (tmp_path / "alone" / "log.jsonl").read_text().splitlines())
+
+    held = bertcli(*common, "--output-dir", tmp_path / "held", "--validation-split-percentage", "20")
+    assert held.returncode == 0, held.stderr
+    assert "Training: 480 examples" in held.stdout
+    m = metrics(tmp_path / "held")
+    assert m["eval_samples"] == 120 and m["accuracy"] >= 0.9, m
+    again = bertcli("evaluate", "--model", tmp_path / "held")  # run.yaml names the same 120 held-out rows
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["accuracy"] == m["accuracy"] and json.loads(again.stdout)["eval_samples"] == 120
+
+    refused = bertcli(*common, "--output-dir", tmp_path / "best", "--load-best-model-at-end")
+    one_line_error(refused, "--load-best-model-at-end needs evaluation data", "--validation-split-percentage")

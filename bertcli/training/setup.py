@@ -40,7 +40,23 @@ def set_up(cfg: RunConfig, spec, training: bool) -> Setup:
     if data.options is not None:  # what the data settled (an inferred problem type): the task as so configured
         cfg = dataclasses.replace(cfg, options=data.options)
         task = spec.task_class()(cfg, tokenizer, model_config, pad_to_multiple_of=pad_to)
-    if training:
+    if training and data.eval is None:
+        t = cfg.train
+        needs = [
+            flag
+            for flag, on in (
+                ("--metric-for-best", t.metric_for_best),
+                ("--load-best-model-at-end", t.load_best_model_at_end),
+                ("--early-stopping-patience", t.early_stopping_patience),
+            )
+            if on
+        ]
+        if needs:
+            raise BertcliError(
+                f"{needs[0]} needs evaluation data: pass --validation-file, or hold out part of the "
+                "training data with --validation-split-percentage"
+            )
+    elif training:
         metric, names = cfg.train.metric_for_best, task.metric_names(data)
         if metric is not None and metric != "loss" and metric not in names:
             raise BertcliError(f"--metric-for-best {metric} is not computed: choose loss or one of {', '.join(names)}")

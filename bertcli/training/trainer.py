@@ -113,11 +113,14 @@ class Trainer:
 
         sampler = LengthGroupedBatchSampler(list(train_ds["length"]), t.batch_size, t.seed, t.group_by_length)
         train_dl = self._dataloader(train_ds.remove_columns("length"), sampler)
-        eval_dl = eval_dataloader(eval_ds, self.task, t.eval_batch_size or 2 * t.batch_size, acc.device.type, t.seed)
+        eval_dl = None
+        if eval_ds is not None:  # none: training without evaluation
+            batch_size = t.eval_batch_size or 2 * t.batch_size
+            eval_dl = acc.prepare(eval_dataloader(eval_ds, self.task, batch_size, acc.device.type, t.seed))
         optimizer = self._optimizer()
         if t.compile:  # in place: the modules keep their classes and weight names, so saving is unchanged
             self.module.compile()
-        self.module, optimizer, train_dl, eval_dl = acc.prepare(self.module, optimizer, train_dl, eval_dl)
+        self.module, optimizer, train_dl = acc.prepare(self.module, optimizer, train_dl)
         self.optimizer, self.eval_dl = optimizer, eval_dl
 
         steps_per_epoch = math.ceil(len(train_dl) / t.grad_accum)
@@ -150,7 +153,7 @@ class Trainer:
         start = window_start = time.perf_counter()
         window_samples = 0
         done = self.state.step >= total_steps
-        stopped_early = False
+        stopped_early, train_loss = False, None
         for epoch in range(self.state.epoch, num_epochs):
             if done:
                 break
@@ -198,6 +201,7 @@ class Trainer:
                         "samples_per_second": round(window_samples / (now - window_start), 2),
                     }
                     self._log(record, progress)
+                    train_loss = record["loss"]
                     running_loss.zero_()
                     running_batches, window_samples, window_start = 0, 0, now
                 if self._evaluation_due(step, total_steps, len(train_dl)):
@@ -231,14 +235,15 @@ class Trainer:
         train_runtime = time.perf_counter() - start
         self._check_finite(finite, self.state.step)
 
-        if last_eval is None or last_eval["step"] != self.state.step:
+        if eval_dl is not None and (last_eval is None or last_eval["step"] != self.state.step):
             last_eval = self._evaluate(self.state.step)
         model_step = self.state.step
         if t.load_best_model_at_end and self.state.best_step not in (None, model_step):
             last_eval, model_step = self._load_best(last_eval)
         tokens = acc.reduce(tokens_seen, "sum").item()
         metrics = {
-            **{k: v for k, v in last_eval.items() if k != "step"},
+            **{k: v for k, v in (last_eval or {}).items() if k != "step"},
+            "train_loss": train_loss,  # of the last logging window
             "train_runtime_s": round(train_runtime, 2),
             "train_samples_per_second": round(samples_seen / train_runtime, 2),
             "train_tokens_per_second": round(tokens / train_runtime, 1),
@@ -282,7 +287,7 @@ class Trainer:
 
     def _evaluation_due(self, step: int, total_steps: int, batches_per_epoch: int) -> bool:
         """Every --eval-steps steps, or else at the end of each epoch; the last step is evaluated after the loop."""
-        if step >= total_steps:
+        if step >= total_steps or self.eval_dl is None:
             return False
         if self.t.eval_steps:
             return step % self.t.eval_steps == 0
@@ -360,7 +365,8 @@ class Trainer:
             try:
                 acc.unwrap_model(self.module).save(tmp)
                 self.tokenizer.save_pretrained(tmp)
-                self.task.save_predictions(tmp, self.predictions)
+                if self.predictions is not None:
+                    self.task.save_predictions(tmp, self.predictions)
                 (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
             except WRITE_ERRORS as e:
                 shutil.rmtree(tmp, ignore_errors=True)

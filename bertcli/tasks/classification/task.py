@@ -11,7 +11,15 @@ import dataclasses
 
 import torch
 
-from bertcli.data import drop_empty_texts, load_split, map_cached, require_columns, take, tokenizer_fingerprint
+from bertcli.data import (
+    drop_empty_texts,
+    load_split,
+    map_cached,
+    require_columns,
+    take,
+    tokenizer_fingerprint,
+    train_and_eval,
+)
 from bertcli.errors import BertcliError
 from bertcli.metrics import load_metric, multilabel_scores
 from bertcli.modeling import load_pretrained
@@ -27,7 +35,8 @@ class ClassificationTask(Task):
 
     def load_data(self, training: bool) -> TaskData:
         d, t = self.cfg.data, self.cfg.train
-        evals = self._examples("validation", t.max_eval_samples)
+        limits = (t.max_train_samples, t.max_eval_samples)
+        train, evals = train_and_eval(d, self._examples, t.seed, limits, training)
         if not training:  # the labels as the trained model has them
             config = self.model_config
             problem_type = config.problem_type or (
@@ -39,12 +48,11 @@ class ClassificationTask(Task):
                 values, values, evals.features[d.label_column], names, problem_type, d.source("validation")
             )
             return TaskData(train=None, eval=self._featurize(evals, labels, "validation"), info=labels)
-        train = self._examples("train", t.max_train_samples)
         train_labels = list(train[d.label_column])
         o = self.cfg.options
         labels = infer_labels(
             train_labels,
-            list(evals[d.label_column]),
+            list(evals[d.label_column]) if evals is not None else [],
             train.features[d.label_column],
             d.label_names,
             o.problem_type,
@@ -60,7 +68,7 @@ class ClassificationTask(Task):
             weights = ",".join(str(w) for w in class_weights(labels, train_labels, weights))
         return TaskData(
             train=self._featurize(train, labels, "train"),
-            eval=self._featurize(evals, labels, "validation"),
+            eval=self._featurize(evals, labels, "validation") if evals is not None else None,
             info=labels,
             options=dataclasses.replace(o, problem_type=labels.problem_type, class_weights=weights),
         )

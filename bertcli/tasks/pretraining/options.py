@@ -19,6 +19,11 @@ class PretrainingData(DataSource):
         help="Held-out text, same formats.", default_text="a share of the training documents"
     )
     text_column: str = setting("text", help="Column with the text, for tables and hub data sets.")
+    validation_split_percentage: float | None = setting(
+        5.0,
+        help="With no validation file or hub validation split: hold out this share (%) of the training "
+        "documents for evaluation.",
+    )
     # Hub data whose rows are lines of one text stream (WikiText), not one document each; a stream with no
     # document boundaries of its own (BookCorpus sentences) is cut every `lines_per_document` lines.
     line_by_line: bool = setting(False, help="Hub data: rows are lines of running text, not documents.")
@@ -43,9 +48,6 @@ class PretrainingOptions(TaskOptions):
     )
     whole_word_masking: bool = setting(False, help="Mask all WordPiece pieces of a chosen word together.")
     short_seq_prob: float = setting(0.1, help="Share of instances shorter than --max-seq-length.")
-    validation_percentage: float = setting(
-        5.0, help="Documents held out for evaluation when no validation data is given."
-    )
     preprocessing_workers: int = setting(1, help="Processes for tokenizing and building instances.")
 
     def check(self, train: TrainConfig) -> None:
@@ -53,8 +55,6 @@ class PretrainingOptions(TaskOptions):
             raise BertcliError(f"--mlm-probability must be between 0 and 1, got {self.mlm_probability}")
         if not 0 <= self.short_seq_prob <= 1:
             raise BertcliError(f"--short-seq-prob must be between 0 and 1, got {self.short_seq_prob}")
-        if not 0 < self.validation_percentage < 100:
-            raise BertcliError(f"--validation-percentage must be between 0 and 100, got {self.validation_percentage}")
         if self.preprocessing_workers < 1:
             raise BertcliError(f"--preprocessing-workers must be at least 1, got {self.preprocessing_workers}")
 

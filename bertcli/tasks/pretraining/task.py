@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from transformers.utils import ModelOutput
 
-from bertcli.data import map_cached, take, tokenizer_fingerprint
+from bertcli.data import map_cached, take, tokenizer_fingerprint, train_and_eval
 from bertcli.errors import BertcliError
 from bertcli.modeling import load_pretrained
 from bertcli.tasks.base import Models, Task, TaskData
@@ -36,35 +36,19 @@ class PretrainingTask(Task):
 
     # --- data ---------------------------------------------------------------------------------------
     def load_data(self, training: bool) -> TaskData:
-        d, o, t = self.cfg.data, self.cfg.options, self.cfg.train
-        if not training:
-            return TaskData(
-                train=None,
-                eval=take(self._instances(load_documents(d, "validation", False), "validation"), t.max_eval_samples),
-            )
-        train = load_documents(d, "train", with_extra_sources=True)
-        # a hub split of its own (not the training split again), or a file; else documents are held out
-        has_validation = bool(
-            d.validation_file or (d.dataset and not d.train_file and d.validation_split != d.train_split)
-        )
-        if has_validation:
-            evals = load_documents(d, "validation", with_extra_sources=False)
-        else:  # hold out whole documents, so no evaluation pair shares a document with training
-            least = 2 if o.nsp else 1  # a NotNext pair needs a second document
-            n_eval = max(least, int(len(train) * o.validation_percentage / 100))
-            if len(train) - n_eval < 2:
-                raise BertcliError(
-                    f"{d.train_file or d.dataset} holds {len(train)} documents: too few to hold out {n_eval} for "
-                    "evaluation (--validation-percentage) and train on the rest; pass --validation-file, or give "
-                    "more documents (a blank line separates documents)"
-                )
-            evals, train = (
-                train.select(range(len(train) - n_eval, len(train))),
-                train.select(range(len(train) - n_eval)),
-            )
+        """Instances from the training documents and from held-out ones: a validation file, the hub data set's
+        validation split, or whole training documents held out (so no evaluation pair shares a document with
+        training; two at least with NSP, whose NotNext pairs need a second document)."""
+        d, t = self.cfg.data, self.cfg.train
+
+        def documents(split: str, limit: int | None):  # --max-*-samples count instances, not documents
+            return load_documents(d, split, with_extra_sources=split == "train")
+
+        least = 2 if self.cfg.options.nsp else 1
+        train, evals = train_and_eval(d, documents, t.seed, training=training, least=least, unit="documents")
         return TaskData(
-            train=take(self._instances(train, "train"), t.max_train_samples),
-            eval=take(self._instances(evals, "validation"), t.max_eval_samples),
+            train=take(self._instances(train, "train"), t.max_train_samples) if training else None,
+            eval=take(self._instances(evals, "validation"), t.max_eval_samples) if evals is not None else None,
         )
 
     def _instances(self, documents, split: str):

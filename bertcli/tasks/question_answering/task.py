@@ -24,6 +24,7 @@ from bertcli.data import (
     require_columns,
     take,
     tokenizer_fingerprint,
+    train_and_eval,
 )
 from bertcli.errors import BertcliError
 from bertcli.metrics import load_metric
@@ -62,25 +63,28 @@ class QuestionAnsweringTask(Task):
     MODEL_COLUMNS = ["input_ids", "token_type_ids", "length"]
 
     def load_data(self, training: bool) -> TaskData:
-        d = self.cfg.data
-        evals = take(self._examples("validation"), self.cfg.train.max_eval_samples)
-        features = self._featurize(evals, "validation")
-        info = EvalExamples(
-            ids=[str(i) for i in evals[d.id_column]],
-            contexts=list(evals[d.context_column]),
-            answers=[normalize_answers(a) for a in evals[d.answers_column]],
-            example_index=np.asarray(features["example_index"]),
-            offsets=_pad_offsets(features["offset_mapping"], self.cfg.train.max_seq_length),
-        )
+        d, t = self.cfg.data, self.cfg.train
+        limits = (t.max_train_samples, t.max_eval_samples)
+        train, evals = train_and_eval(d, self._examples, t.seed, limits, training, unit="questions")
+        eval_features = info = None
+        if evals is not None:
+            features = self._featurize(evals, "validation")
+            info = EvalExamples(
+                ids=[str(i) for i in evals[d.id_column]],
+                contexts=list(evals[d.context_column]),
+                answers=[normalize_answers(a) for a in evals[d.answers_column]],
+                example_index=np.asarray(features["example_index"]),
+                offsets=_pad_offsets(features["offset_mapping"], t.max_seq_length),
+            )
+            eval_features = features.select_columns(self.MODEL_COLUMNS)
         train_features = None
         if training:
-            train = self._usable_for_training(take(self._examples("train"), self.cfg.train.max_train_samples))
-            train_features = self._featurize(train, "train").select_columns(
+            train_features = self._featurize(self._usable_for_training(train), "train").select_columns(
                 self.MODEL_COLUMNS + ["start_positions", "end_positions"]
             )
-        return TaskData(train=train_features, eval=features.select_columns(self.MODEL_COLUMNS), info=info)
+        return TaskData(train=train_features, eval=eval_features, info=info)
 
-    def _examples(self, split: str):
+    def _examples(self, split: str, limit: int | None = None):
         d = self.cfg.data
         local = d.train_file if split == "train" else d.validation_file
         dataset = _load_nested_squad(Path(local)) if local and local.endswith(".json") else None
@@ -92,8 +96,8 @@ class QuestionAnsweringTask(Task):
             "--context-column": d.context_column,
             "--answers-column": d.answers_column,
         }
-        require_columns(dataset, columns, local or f"{d.dataset} ({split})")
-        return drop_empty_texts(dataset, [d.question_column, d.context_column], local or f"{d.dataset} ({split})")
+        require_columns(dataset, columns, d.source(split))
+        return take(drop_empty_texts(dataset, [d.question_column, d.context_column], d.source(split)), limit)
 
     def _usable_for_training(self, train):
         """Drop (and report) examples whose answer is not where it says; v1 data must have answers."""
