@@ -261,7 +261,9 @@ def deep_merge(base: dict, override: dict) -> dict:
 INFO_KEYS = ("name", "description", "versions")
 
 
-def resolve(spec, recipe: str | None, config_file: str | None, flags: dict, training: bool = True) -> RunConfig:
+def resolve(
+    spec, recipe: str | None, config_file: str | None, flags: dict, training: bool = True, check_output: bool = True
+) -> RunConfig:
     """Layer defaults <- the task's defaults <- recipe <- config file <- flags into a validated RunConfig.
 
     `spec` is the task's registry entry (its name, data settings and options classes); `flags` holds only what
@@ -302,7 +304,7 @@ def resolve(spec, recipe: str | None, config_file: str | None, flags: dict, trai
         train=build_dataclass(TrainConfig, merged.get("train"), "train"),
         options=build_dataclass(spec.options, merged.get("options"), "options"),
     )
-    validate(cfg, training)
+    validate(cfg, training, check_output)
     for name in ("train_file", "validation_file"):  # run.yaml then works from any directory
         if getattr(cfg.data, name):
             setattr(cfg.data, name, str(Path(getattr(cfg.data, name)).resolve()))
@@ -340,7 +342,7 @@ def _drop_none(d: dict) -> dict:
     return out
 
 
-def validate(cfg: RunConfig, training: bool = True) -> None:
+def validate(cfg: RunConfig, training: bool = True, check_output: bool = True) -> None:
     """Range checks that need no model or data. Model- and data-dependent checks run once those load.
     With `training` False (bertcli evaluate) only the evaluation data is required."""
     t = cfg.train
@@ -400,7 +402,7 @@ def validate(cfg: RunConfig, training: bool = True) -> None:
     if pct is not None and not 0 < pct < 100:
         raise BertcliError(f"--validation-split-percentage must be between 0 and 100, got {pct}")
     cfg.options.check(t)
-    if training:
+    if training and check_output:
         _check_output_dir(Path(cfg.output_dir), t)
 
 
@@ -464,11 +466,15 @@ def resume_changes(cfg: RunConfig, saved: dict) -> list[str]:
     return changes
 
 
-def save_run_yaml(cfg: RunConfig, path: Path) -> None:
-    """Write the fully resolved configuration, with package versions, as YAML that --config reads back."""
+def run_yaml(cfg: RunConfig) -> str:
+    """The fully resolved configuration, with package versions, as YAML that --config reads back."""
     data = cfg.to_dict()
     # How this invocation treats the output dir is not part of the experiment: a run repeated with
     # --config must never overwrite or resume anything unless told so again.
     data["train"].update(overwrite_output_dir=False, resume_from_checkpoint=None)
     data["versions"] = package_versions()
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def save_run_yaml(cfg: RunConfig, path: Path) -> None:
+    path.write_text(run_yaml(cfg), encoding="utf-8")

@@ -507,3 +507,48 @@ def test_training_without_validation_data_and_with_a_held_out_share(tiny_model, 
 
     refused = bertcli(*common, "--output-dir", tmp_path / "best", "--load-best-model-at-end")
     one_line_error(refused, "--load-best-model-at-end needs evaluation data", "--validation-split-percentage")
+
+
+def test_predict_keeps_the_inputs_other_columns(classifier, tmp_path):
+    inputs = tmp_path / "in.csv"
+    inputs.write_text("id,sentence,label,source\nr1,a great film,positive,web\nr2,dull and awful,negative,mail\n")
+    kept = bertcli("predict", "--model", classifier, "--input-file", inputs, "--text-column", "sentence")
+    assert kept.returncode == 0, kept.stderr
+    rows = [json.loads(line) for line in kept.stdout.splitlines()]
+    assert [(r["id"], r["text"], r["input_label"], r["source"]) for r in rows] == [
+        ("r1", "a great film", "positive", "web"),
+        ("r2", "dull and awful", "negative", "mail"),
+    ]
+    assert all(r["label"] in ("positive", "negative") and 0 < r["score"] <= 1 for r in rows)  # the prediction's own
+    bare = bertcli(
+        "predict", "--model", classifier, "--input-file", inputs, "--text-column", "sentence", "--no-keep-columns"
+    )
+    assert [sorted(json.loads(line)) for line in bare.stdout.splitlines()] == [["id", "label", "score", "text"]] * 2
+
+
+def test_print_config_prints_the_resolved_run_yaml_and_runs_nothing(tiny_model, sentiment_data, tmp_path):
+    import yaml
+
+    out = tmp_path / "out"
+    args = [
+        "finetune",
+        "squad",
+        "--model",
+        tiny_model,
+        "--output-dir",
+        out,
+        "--train-file",
+        sentiment_data["train"],
+        "--lr",
+        "1e-4",
+        "--version-2",
+    ]
+    printed = bertcli(*args, "--print-config")
+    assert printed.returncode == 0 and printed.stderr == "", printed.stderr
+    config = yaml.safe_load(printed.stdout)
+    assert config["task"] == "squad" and config["train"]["lr"] == 1e-4 and config["options"]["version_2"] is True
+    assert config["train"]["max_seq_length"] == 384 and config["data"]["train_file"] == str(sentiment_data["train"])
+    assert not out.exists()  # nothing run, nothing written
+    (tmp_path / "printed.yaml").write_text(printed.stdout)
+    again = bertcli("finetune", "squad", "--config", tmp_path / "printed.yaml", "--print-config")
+    assert yaml.safe_load(again.stdout) == config  # what it prints runs as it says

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Optional
 import typer
 import typer.core
 
-from bertcli.config import TrainConfig, resolve
+from bertcli.config import TrainConfig, resolve, run_yaml
 
 RUN_PANEL, DATA_PANEL, TRAIN_PANEL = "Run", "Data", "Training"
 
@@ -57,6 +57,12 @@ RUN_OPTIONS = {
         "--config",
         panel=RUN_PANEL,
         help="YAML config (e.g. a previous OUT/run.yaml); flags override it, it overrides the recipe.",
+    ),
+    "print_config": option(
+        bool,
+        "--print-config",
+        panel=RUN_PANEL,
+        help="Print the resolved configuration (what run.yaml would hold) and exit: nothing is loaded or trained.",
     ),
 }
 
@@ -158,6 +164,10 @@ def training_command(spec):
     def body(given: dict):
         flags = {"model": given.get("model"), "output_dir": given.get("output_dir")}
         flags.update({section: {k: v for k, v in given.items() if k in names} for section, names in sections.items()})
+        if given.get("print_config"):
+            cfg = resolve(spec, given.get("recipe"), given.get("config"), flags, check_output=False)
+            typer.echo(run_yaml(cfg).rstrip())
+            return None
         return run_training(spec, given.get("recipe"), given.get("config"), flags)
 
     return command_function("_".join(spec.command), spec.help, parameters, body)

@@ -49,6 +49,14 @@ def predict(
         typer.Option(help="Input column with the second text of a pair.", show_default="the training run's, else none"),
     ] = None,
     id_column: Annotated[str, typer.Option(help="Input column copied to the output as `id`, when present.")] = "id",
+    keep_columns: Annotated[
+        bool,
+        typer.Option(
+            "--keep-columns/--no-keep-columns",
+            help="Copy the input's other columns to the output (one named as an output field, e.g. a gold `label`, "
+            "as input_<name>).",
+        ),
+    ] = True,
     question_column: Annotated[
         Optional[str],
         typer.Option(help="Input column with the question (QA).", show_default="the training run's, else question"),
@@ -103,7 +111,7 @@ def predict(
     """
     import sys
 
-    from bertcli.predict.records import Writer, read_records
+    from bertcli.predict.records import Fields, Writer, read_records
     from bertcli.tasks import registry
 
     if batch_size < 1:
@@ -113,7 +121,8 @@ def predict(
     predictor_class = registry.for_model(model).predictor_class()
     run = _saved_run(model)
     given = {"text": text_column, "text_pair": text_pair_column, "question": question_column, "context": context_column}
-    columns = predictor_class.columns(given, run)
+    keep = predictor_class.outputs if keep_columns else None
+    fields = Fields(predictor_class.columns(given, run), id_column, keep)
 
     if question is not None or context is not None:
         if "question" not in predictor_class.inputs or question is None or context is None:
@@ -127,9 +136,9 @@ def predict(
             )
         records = iter([{"text": t} for t in texts])
     elif input_file:
-        records = read_records(input_file, columns, id_column)
+        records = read_records(input_file, fields)
     elif not sys.stdin.isatty():
-        records = read_records("-", columns, id_column)
+        records = read_records("-", fields)
     else:
         raise BertcliError("nothing to predict: pass TEXT arguments, --input-file FILE, or pipe input on stdin")
     first = next(records)  # a bad input fails here, before the model loads

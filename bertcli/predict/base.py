@@ -47,6 +47,7 @@ class Predictor:
     model_class: str  # name of the transformers Auto class (for models that plain_bert does not cover)
     inputs: tuple[str, ...] = ("text",)  # the fields each input record needs
     optional_inputs: tuple[str, ...] = ()  # fields it may have
+    outputs: tuple[str, ...] = ()  # the fields it adds to each record
 
     def __init__(
         self,

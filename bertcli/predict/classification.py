@@ -11,6 +11,7 @@ class ClassificationPredictor(Predictor):
     plain_head = "classification"
     model_class = "AutoModelForSequenceClassification"
     optional_inputs = ("text_pair",)
+    outputs = ("label", "score", "top_k", "scores")
 
     def __init__(self, *args, top_k: int = 1, **kwargs):
         super().__init__(*args, **kwargs)

@@ -11,6 +11,7 @@ from bertcli.predict.base import Predictor
 class FillMaskPredictor(Predictor):
     plain_head = "fill-mask"
     model_class = "AutoModelForMaskedLM"
+    outputs = ("predictions", "filled")
 
     def __init__(self, *args, top_k: int = 5, **kwargs):
         super().__init__(*args, **kwargs)

@@ -13,6 +13,7 @@ class QuestionAnsweringPredictor(Predictor):
     plain_tokenizer = False  # the windows need transformers' tokenizer (overflowing tokens, offsets)
     model_class = "AutoModelForQuestionAnswering"
     inputs = ("question", "context")
+    outputs = ("answer", "score", "start", "end")
 
     def __init__(
         self,

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
@@ -23,17 +24,13 @@ TABLE_FORMATS = {".csv": ",", ".tsv": "\t"}
 JSON_FORMATS = (".json", ".jsonl", ".ndjson")
 
 
-def read_records(source: str, columns: dict[str, str | None], id_column: str = "id") -> Iterator[dict]:
-    """Records from a file path or '-' (stdin).
-
-    `columns` maps each field a predictor reads to the input column that holds it, e.g.
-    {"text": "sentence", "text_pair": None}; a None column is not read.
-    """
+def read_records(source: str, fields: Fields) -> Iterator[dict]:
+    """Records from a file path or '-' (stdin), as `fields` picks them from each row."""
     if source == "-":
         # strictly UTF-8, whatever the locale (a C locale would smuggle bad bytes through as surrogates)
         stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8") if hasattr(sys.stdin, "buffer") else sys.stdin
         try:
-            yield from _read_stdin(stdin, columns, id_column)
+            yield from _read_stdin(stdin, fields)
         except UnicodeDecodeError as e:
             raise BertcliError("stdin is not valid UTF-8: pipe UTF-8 text, or pass the file with --input-file") from e
         return
@@ -46,48 +43,67 @@ def read_records(source: str, columns: dict[str, str | None], id_column: str = "
     try:
         with open(path, encoding="utf-8", newline="") as f:
             if ext in TABLE_FORMATS:
-                yield from _read_table(f, TABLE_FORMATS[ext], columns, id_column, source)
+                yield from _read_table(f, TABLE_FORMATS[ext], fields, source)
             elif ext in JSON_FORMATS:
-                yield from _read_json(f, columns, id_column, source)
+                yield from _read_json(f, fields, source)
             else:
-                yield from _read_lines(f, columns, source)
+                yield from _read_lines(f, fields, source)
     except UnicodeDecodeError as e:  # found while streaming: find the line (reads the file once more, only now)
         raise BertcliError(f"{source}: {file_utf8_problem(path) or 'not valid UTF-8: save the file as UTF-8'}") from e
 
 
-def _pick(row: dict, columns: dict[str, str | tuple | None], id_column: str, where: str) -> dict:
-    """The fields of one input row; a column may be a tuple of names, the first present wins."""
-    record = {}
-    for field, column in columns.items():
-        if column is None:
-            continue
-        names = column if isinstance(column, tuple) else (column,)
-        name = next((n for n in names if n in row), None)
-        if name is None:
-            raise BertcliError(
-                f"{where}: no column '{names[0]}' (found: {', '.join(map(str, row)) or 'none'}); "
-                f"name the right one with --{field.replace('_', '-')}-column"
-            )
-        value = row[name]
-        record[field] = "" if value is None else str(value)
-    if id_column in row:
-        record["id"] = row[id_column]
-    return record
+@dataclass
+class Fields:
+    """How an input row becomes a record: the column of each field a predictor reads (a tuple of names: the first
+    present wins; None: not read), the id column, and, with `keep`, the row's other columns too, those named as a
+    predictor's outputs (`keep`) renamed input_<name> so that neither hides the other."""
+
+    columns: dict[str, str | tuple | None]
+    id_column: str = "id"
+    keep: tuple[str, ...] | None = None
+
+    @property
+    def first(self) -> str:
+        """The field a plain line of text fills."""
+        return next(iter(k for k, v in self.columns.items() if v is not None), "text")
+
+    def pick(self, row: dict, where: str) -> dict:
+        record, used = {}, {self.id_column}
+        for field, column in self.columns.items():
+            if column is None:
+                continue
+            names = column if isinstance(column, tuple) else (column,)
+            name = next((n for n in names if n in row), None)
+            if name is None:
+                raise BertcliError(
+                    f"{where}: no column '{names[0]}' (found: {', '.join(map(str, row)) or 'none'}); "
+                    f"name the right one with --{field.replace('_', '-')}-column"
+                )
+            value = row[name]
+            record[field] = "" if value is None else str(value)
+            used.add(name)
+        if self.id_column in row:
+            record["id"] = row[self.id_column]
+        if self.keep is not None:
+            for name, value in row.items():
+                if name not in used and name is not None:
+                    record[f"input_{name}" if name in self.keep or name in record else name] = value
+        return record
 
 
-def _read_table(f: IO, delimiter: str, columns, id_column: str, source: str) -> Iterator[dict]:
+def _read_table(f: IO, delimiter: str, fields: Fields, source: str) -> Iterator[dict]:
     quoting = tsv_quoting(source) if delimiter == "\t" else csv.QUOTE_MINIMAL  # GLUE's or a spreadsheet's TSV
     reader = csv.DictReader(f, delimiter=delimiter, quoting=quoting)
     if reader.fieldnames is None:
         raise BertcliError(f"{source} is empty: it needs a header line and at least one row")
     n = 0
     for n, row in enumerate(reader, start=1):
-        yield _pick(row, columns, id_column, f"{source} line {n + 1}")
+        yield fields.pick(row, f"{source} line {n + 1}")
     if n == 0:
         raise BertcliError(f"{source} has a header but no rows")
 
 
-def _read_json(f: IO, columns, id_column: str, source: str) -> Iterator[dict]:
+def _read_json(f: IO, fields: Fields, source: str) -> Iterator[dict]:
     first = f.read(1)
     while first.isspace():
         first = f.read(1)
@@ -103,7 +119,7 @@ def _read_json(f: IO, columns, id_column: str, source: str) -> Iterator[dict]:
     for n, row in lines:
         if not isinstance(row, dict):
             raise BertcliError(f"{source} line {n}: expected a JSON object, got {type(row).__name__}")
-        yield _pick(row, columns, id_column, f"{source} line {n}")
+        yield fields.pick(row, f"{source} line {n}")
     if n == 0:
         raise BertcliError(f"{source} holds no records")
 
@@ -121,8 +137,8 @@ def _json_lines(head: IO, rest: IO, source: str) -> Iterator[tuple[int, object]]
                 raise BertcliError(f"{source} line {number}: invalid JSON ({e.msg}); one JSON object per line") from e
 
 
-def _read_lines(f: IO, columns, source: str) -> Iterator[dict]:
-    field = next(iter(k for k, v in columns.items() if v is not None), "text")
+def _read_lines(f: IO, fields: Fields, source: str) -> Iterator[dict]:
+    field = fields.first
     n = 0
     for line in f:
         text = line.rstrip("\r\n")
@@ -133,9 +149,9 @@ def _read_lines(f: IO, columns, source: str) -> Iterator[dict]:
         raise BertcliError(f"{source} holds no text")
 
 
-def _read_stdin(f: IO, columns, id_column: str) -> Iterator[dict]:
+def _read_stdin(f: IO, fields: Fields) -> Iterator[dict]:
     """One text a line, or JSON Lines (each line that starts with '{' is read as a JSON object)."""
-    field = next(iter(k for k, v in columns.items() if v is not None), "text")
+    field = fields.first
     n = 0
     for number, line in enumerate(f, start=1):
         stripped = line.strip()
@@ -147,7 +163,7 @@ def _read_stdin(f: IO, columns, id_column: str) -> Iterator[dict]:
                 row = json.loads(stripped)
             except json.JSONDecodeError as e:
                 raise BertcliError(f"stdin line {number}: invalid JSON ({e.msg})") from e
-            yield _pick(row, columns, id_column, f"stdin line {number}")
+            yield fields.pick(row, f"stdin line {number}")
         else:
             yield {field: line.rstrip("\r\n")}
     if n == 0:
