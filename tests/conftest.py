@@ -67,6 +67,17 @@ def run_cli(*args) -> Result:
     return Result(code, out.getvalue(), err.getvalue())
 
 
+def run_bertcli(*args, timeout: int = 300) -> Result:
+    """Run `bertcli ARGS` as its own process: where stderr lines and the exit status are the behaviour (in-process,
+    pytest would swallow warnings that a user sees)."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-m", "bertcli", *map(str, args)], capture_output=True, text=True, timeout=timeout
+    )
+    return Result(done.returncode, done.stdout, done.stderr)
+
+
 @pytest.fixture(scope="session")
 def sentiment_data(tmp_path_factory) -> dict[str, Path]:
     """A learnable sentiment task: the label is whether the sentence holds a positive or a negative word."""

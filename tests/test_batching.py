@@ -60,9 +60,16 @@ def test_batch_order_is_a_function_of_seed_and_epoch():
     assert list(sampler) != epoch0
 
 
-def test_sorted_batches_for_evaluation():
-    lens = [3, 9, 1, 7, 5]
-    assert list(SortedBatchSampler(lens, batch_size=2)) == [[1, 3], [4, 0], [2]]
+@pytest.mark.parametrize("n, batch_size", [(1000, 32), (5, 2), (7, 16)])
+def test_sorted_batches_for_evaluation_cover_every_example_longest_first(n, batch_size):
+    lens = lengths(n, seed=n)
+    batches = list(SortedBatchSampler(lens, batch_size=batch_size))
+    order = [i for batch in batches for i in batch]
+    assert sorted(order) == list(range(n))
+    assert [lens[i] for i in order] == sorted(lens, reverse=True)
+    assert all(len(b) == batch_size for b in batches[:-1]) and len(batches) == len(SortedBatchSampler(lens, batch_size))
+    ties = list(SortedBatchSampler([4] * 6, batch_size=4))
+    assert ties == [[0, 1, 2, 3], [4, 5]]  # equal lengths keep input order (a stable sort)
 
 
 def test_pad_batch_pads_to_the_longest_and_builds_the_attention_mask():

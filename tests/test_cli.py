@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_bertcli, run_cli
 
 
 def assert_one_line_error(result, *fragments):
@@ -124,7 +124,7 @@ def train_args(tiny_model, sentiment_data, tmp_path):
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(train_args, tmp_path, extra, fragments):
-    result = run_cli(*train_args, *extra)
+    result = run_bertcli(*train_args, *extra)
     assert_one_line_error(result, *fragments)
     assert not (tmp_path / "out").exists()  # nothing was written
 
@@ -132,7 +132,7 @@ def test_bad_input_is_one_line_and_exit_2(train_args, tmp_path, extra, fragments
 def test_missing_data_file(train_args, tmp_path):
     args = [str(a) for a in train_args]
     args[args.index("--train-file") + 1] = str(tmp_path / "missing.csv")
-    assert_one_line_error(run_cli(*args), "--train-file not found", "missing.csv")
+    assert_one_line_error(run_bertcli(*args), "--train-file not found", "missing.csv")
 
 
 def test_unreadable_file_type(train_args, tmp_path):
@@ -140,13 +140,13 @@ def test_unreadable_file_type(train_args, tmp_path):
     odd.write_text("nope")
     args = [str(a) for a in train_args]
     args[args.index("--train-file") + 1] = str(odd)
-    assert_one_line_error(run_cli(*args), "unknown file type '.xlsx'")
+    assert_one_line_error(run_bertcli(*args), "unknown file type '.xlsx'")
 
 
 def test_model_that_does_not_exist(train_args, tmp_path):
     args = [str(a) for a in train_args]
     args[args.index("--model") + 1] = str(tmp_path / "no-model")
-    assert_one_line_error(run_cli(*args), "cannot load model")
+    assert_one_line_error(run_bertcli(*args), "cannot load model")
 
 
 def test_fp16_needs_a_gpu(train_args):
@@ -154,15 +154,7 @@ def test_fp16_needs_a_gpu(train_args):
 
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
-    assert_one_line_error(run_cli(*train_args, "--mixed-precision", "fp16"), "fp16")
-
-
-def test_report_to_a_tracker_that_is_not_installed(train_args):
-    import importlib.util
-
-    if importlib.util.find_spec("tensorboard") or importlib.util.find_spec("tensorboardX"):
-        pytest.skip("tensorboard is installed")
-    assert_one_line_error(run_cli(*train_args, "--report-to", "tensorboard"), "not installed", "--report-to none")
+    assert_one_line_error(run_bertcli(*train_args, "--mixed-precision", "fp16"), "fp16")
 
 
 def test_debug_shows_the_traceback(train_args):

@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from bertcli.config import RunConfig, resolve, save_run_yaml
+from bertcli.config import resolve, save_run_yaml
 from bertcli.errors import BertcliError
 from bertcli.tasks import registry
 
@@ -15,8 +15,22 @@ def cls(tmp_path, recipe=None, config=None, **flags):
 
 
 def test_defaults_apply_when_nothing_overrides_them(tmp_path, sentiment_data):
-    cfg = cls(tmp_path, data={"train_file": str(sentiment_data["train"])})
-    assert cfg.train.lr == 5e-5 and cfg.train.batch_size == 32 and cfg.train.mixed_precision == "no"
+    """With nothing given, a run's settings are the dataclasses' defaults, the task's own training defaults on top."""
+    import dataclasses
+
+    from bertcli.config import TrainConfig
+
+    for name, train_file in (("cls", sentiment_data["train"]), ("squad", sentiment_data["train"])):
+        spec = registry.get(name)
+        cfg = resolve(
+            spec,
+            None,
+            None,
+            {"model": "m", "output_dir": str(tmp_path / name), "data": {"train_file": str(train_file)}},
+        )
+        assert cfg.train == dataclasses.replace(TrainConfig(), **spec.options.train_defaults)
+        assert cfg.options == spec.options()
+        assert cfg.data == dataclasses.replace(spec.data(), train_file=str(train_file))
 
 
 def test_each_layer_overrides_the_one_before(tmp_path):
@@ -101,9 +115,12 @@ def test_non_empty_output_dir_needs_overwrite_or_resume(tmp_path):
 
 
 def test_runconfig_is_plain_data(tmp_path):
-    assert RunConfig(task="cls").to_dict()["train"]["lr"] == 5e-5
+    import json
+
     cfg = cls(tmp_path, recipe="sst2")
-    assert cfg.to_dict()["data"]["label_names"] == ["negative", "positive"]
+    plain = cfg.to_dict()
+    assert json.loads(json.dumps(plain)) == plain  # nothing but dicts, lists, strings, numbers, booleans and None
+    assert plain["data"]["label_names"] == ["negative", "positive"] and plain["train"]["lr"] == cfg.train.lr
 
 
 def test_a_run_yaml_from_before_settings_moved_still_loads(tmp_path):

@@ -8,8 +8,33 @@ import pytest
 from bertcli.metrics import load_metric
 
 
-def test_metrics_are_evaluate_metrics():
-    assert isinstance(load_metric("accuracy"), evaluate.Metric)
+@pytest.mark.parametrize("name", ["accuracy", "f1", "matthews_correlation", "pearson", "spearmanr", "mse", "mae"])
+def test_every_shipped_metric_computes_offline_under_its_evaluate_name(name, monkeypatch):
+    def no_hub(*args, **kwargs):
+        raise AssertionError("a shipped metric must not reach the Hub")
+
+    monkeypatch.setattr(evaluate, "load", no_hub)
+    metric = load_metric(name)
+    metric.add_batch(predictions=[1, 0], references=[1, 1])
+    assert list(metric.compute()) == [name]
+
+
+def test_a_metric_bertcli_does_not_ship_comes_from_the_hub(monkeypatch):
+    asked = []
+    monkeypatch.setattr(evaluate, "load", lambda name: asked.append(name) or "the hub's")
+    assert load_metric("bleu") == "the hub's" and asked == ["bleu"]
+
+
+def test_mse_mae_and_multilabel_scores():
+    from bertcli.metrics import multilabel_scores
+
+    assert load_metric("mse").compute(predictions=[1.0, 3.0], references=[2.0, 1.0]) == {"mse": 2.5}
+    assert load_metric("mae").compute(predictions=[1.0, 3.0], references=[2.0, 1.0]) == {"mae": 1.5}
+    predicted = [[1, 0, 0], [1, 1, 0], [0, 0, 0]]
+    gold = [[1, 0, 0], [1, 0, 1], [0, 0, 0]]
+    # decisions: tp 2, fp 1, fn 1 -> micro 4 / 6; per class F1 1, 0, 0 -> macro 1/3; rows 1 and 3 exact -> 2/3
+    scores = multilabel_scores(predicted, gold)
+    assert scores == pytest.approx({"f1_micro": 2 / 3, "f1_macro": 1 / 3, "accuracy": 2 / 3})
 
 
 def test_accuracy_and_add_batch():

@@ -20,7 +20,7 @@ import torch
 from safetensors.torch import load_file
 
 from tests import synthetic
-from tests.conftest import run_cli
+from tests.conftest import run_bertcli, run_cli
 
 # 600 examples / batch 32 = 19 batches an epoch: 24 steps cross an epoch boundary.
 STEPS = [
@@ -208,7 +208,7 @@ def test_a_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, tiny_mode
     train = synthetic.write_csv(tmp_path / "train.csv", rows, ["sentence", "score"])
     validation = synthetic.write_csv(tmp_path / "validation.csv", rows[:20], ["sentence", "score"])
     out = tmp_path / "out"
-    result = run_cli(
+    result = run_bertcli(
         "finetune",
         "cls",
         "--model",
@@ -242,41 +242,54 @@ def test_a_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, tiny_mode
     step = int(message.split("by step ")[1].split(";")[0])
     assert not (out / "model.safetensors").exists()
     saved = sorted((out / "checkpoints").glob("step-*"), key=lambda p: int(p.name[5:]))
-    assert [int(p.name[5:]) for p in saved] == [s for s in (step - 2, step - 1) if s >= 1]
-    if saved:
-        assert f"the last good checkpoint is {saved[-1]}" in message
+    assert step >= 3, "with seed 42 the broken row comes later than the first steps: checkpoints exist before it"
+    assert [int(p.name[5:]) for p in saved] == [step - 2, step - 1]
+    assert f"the last good checkpoint is {saved[-1]}" in message
     for checkpoint in saved:  # everything kept is finite
         assert all(torch.isfinite(t).all() for t in load_file(checkpoint / "model.safetensors").values())
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 12 MB tmpfs: room for a checkpoint or two of the tiny model (model + two Adam moments), not for many."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12M", "tmpfs", str(mount)], capture_output=True)
-    if made.returncode != 0:
-        pytest.skip("cannot mount a small tmpfs here (needs root)")
-    yield mount
-    subprocess.run(["umount", str(mount)], check=True)
+# Runs `bertcli ARGS` and, when the checkpoint of step STEP starts saving, lowers the process's file-size limit to
+# 1 MB: from then on the OS refuses the writes (EFBIG) as it would on a full disk, and no root is needed to see it.
+FULL_DISK = textwrap.dedent("""
+    import resource, signal, sys
+    from bertcli.training.checkpoints import Checkpointer
+
+    step, args = int(sys.argv[1]), sys.argv[2:]
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a refused write is an error, not a kill
+    save = Checkpointer.save
+
+    def save_on_a_full_disk(self, at, *rest, **kwargs):
+        if at == step:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+        return save(self, at, *rest, **kwargs)
+
+    Checkpointer.save = save_on_a_full_disk
+    sys.argv = ["bertcli", *args]
+    from bertcli.cli import main
+    main()
+""")
 
 
-def test_a_full_disk_while_saving_keeps_the_previous_checkpoint(small_disk, tiny_model, sentiment_data):
+def test_a_full_disk_while_saving_keeps_the_previous_checkpoint(tmp_path, tiny_model, sentiment_data):
     from transformers import AutoModelForSequenceClassification
 
-    out = small_disk / "out"
-    result = run_cli(*command(tiny_model, sentiment_data, out), "--save-total-limit", "3")
-    assert result.code == 2
+    out = tmp_path / "out"
+    args = [*command(tiny_model, sentiment_data, out), "--save-total-limit", "3"]
+    result = subprocess.run([sys.executable, "-c", FULL_DISK, "10", *args], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr
     message = result.stderr.strip()
     assert len(message.splitlines()) == 1, message
-    assert "cannot save checkpoint step-" in message and "MB free" in message
-    failed = int(message.split("cannot save checkpoint step-")[1].split(":")[0])
-    previous = [f"step-{s}" for s in range(5, failed, 5)]
-    assert previous, "the disk should hold at least one checkpoint"
-    assert f"{previous[-1]} is intact" in message
-    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == sorted(previous)  # the partial save is gone
-    model = AutoModelForSequenceClassification.from_pretrained(out / "checkpoints" / previous[-1])
+    assert message.startswith("bertcli: error: cannot save checkpoint step-10: writing to ") and "MB free" in message
+    assert "step-5 is intact" in message and "--resume-from-checkpoint auto" in message
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step-5"]  # the partial save is gone
+    model = AutoModelForSequenceClassification.from_pretrained(out / "checkpoints" / "step-5")
     assert model.config.num_labels == 2
+    assert not (out / "model.safetensors").exists()
+
+    resumed = bertcli(*args, "--resume-from-checkpoint", "auto")  # space again: the run goes on from step 5
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"Resumed from {out / 'checkpoints' / 'step-5'} at step 5" in resumed.stdout
 
 
 def test_pickled_weights_load_only_when_allowed(tmp_path, tiny_model, sentiment_data):
@@ -355,10 +368,50 @@ def test_accelerate_launch_on_a_cpu_only_machine_is_pointed_to_torchrun(monkeypa
     assert capsys.readouterr().err == ""
 
 
-def test_output_written_as_a_whole(uninterrupted):
-    assert not list(uninterrupted.glob(".*tmp")) and not list((uninterrupted / "checkpoints").glob(".*tmp"))
+# Runs `bertcli ARGS` and SIGKILLs it inside the final save: POINT "final-written" once the model is written aside
+# (OUT/.final.tmp), "before-metrics" as the files are renamed into OUT, just before metrics.json.
+FINAL_KILLER = textwrap.dedent("""
+    import os, signal, sys
+    from bertcli.training.modules import TrainingModule
+
+    point, args = sys.argv[1], sys.argv[2:]
+    save, replace = TrainingModule.save, os.replace
+
+    def save_then_die(self, root):
+        save(self, root)
+        if point == "final-written" and str(root).endswith(".final.tmp"):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def replace_or_die(src, dst):
+        if point == "before-metrics" and str(dst).endswith("metrics.json"):
+            os.kill(os.getpid(), signal.SIGKILL)
+        replace(src, dst)
+
+    TrainingModule.save, os.replace = save_then_die, replace_or_die
+    sys.argv = ["bertcli", *args]
+    from bertcli.cli import main
+    main()
+""")
+
+
+@pytest.mark.parametrize("point", ["final-written", "before-metrics"])
+def test_a_kill_inside_the_final_save_leaves_no_finished_looking_run(
+    tmp_path, tiny_model, sentiment_data, uninterrupted, point
+):
+    out = tmp_path / "out"
+    args = command(tiny_model, sentiment_data, out)
+    killed = subprocess.run(
+        [sys.executable, "-c", FINAL_KILLER, point, *args], capture_output=True, text=True, timeout=300
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert not (out / "metrics.json").exists()  # metrics.json, renamed last, says a run finished
+    assert (out / "model.safetensors").exists() == (point == "before-metrics")
+    resumed = bertcli(*args, "--resume-from-checkpoint", "auto")
+    assert resumed.returncode == 0, resumed.stderr
+    assert_same_run(out, uninterrupted)
+    assert not list(out.glob(".*tmp"))
     assert {"model.safetensors", "config.json", "tokenizer.json", "metrics.json", "run.yaml", "log.jsonl"} <= {
-        p.name for p in uninterrupted.iterdir()
+        p.name for p in out.iterdir()
     }
 
 
@@ -414,7 +467,7 @@ def test_bad_training_file_is_named_with_its_row_and_fix(case, tmp_path, tiny_mo
     name, content, fragments = BAD_FILES[case]
     bad = tmp_path / name
     bad.write_bytes(content)
-    result = run_cli(
+    result = run_bertcli(
         "finetune",
         "cls",
         "--model",
