@@ -39,12 +39,28 @@ MixedPrecision = Literal["no", "fp16", "bf16"]
 
 
 def setting(
-    default: Any = None, *, help: str, default_text: str | None = None, cli: bool = True, evaluate: bool = True
+    default: Any = None,
+    *,
+    help: str,
+    default_text: str | None = None,
+    cli: bool = True,
+    evaluate: bool = True,
+    aliases: tuple[str, ...] = (),
+    switches: dict[str, Any] | None = None,
 ) -> Any:
     """A configuration field and its flag: `help` for --help; `default_text` describes a default of None
     ("from --epochs"); `cli=False` keeps a setting to recipes and config files (structured values);
-    `evaluate=False` leaves a data setting out of `bertcli evaluate` (the training file)."""
-    metadata = {"help": help, "default_text": default_text, "cli": cli, "evaluate": evaluate}
+    `evaluate=False` leaves a data setting out of `bertcli evaluate` (the training file); `aliases` are other
+    names of the flag, and `switches` flags that set a value ({"--regression": "regression"}): names a flag once
+    had keep working."""
+    metadata = {
+        "help": help,
+        "default_text": default_text,
+        "cli": cli,
+        "evaluate": evaluate,
+        "aliases": aliases,
+        "switches": switches or {},
+    }
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=metadata)
     return field(default=default, metadata=metadata)

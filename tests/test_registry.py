@@ -262,3 +262,39 @@ def test_the_configuration_layer_imports_no_task_code():
             todo.append(target)
     heavy = {m for m in reached if m.endswith((".task", ".trainer", ".setup")) or ".predict." in m or ".training." in m}
     assert not heavy, heavy
+
+
+@pytest.mark.parametrize(
+    "command, old, key, value",
+    [
+        (["finetune", "cls"], ["--regression"], ("options", "problem_type"), "regression"),
+        (["finetune", "cls"], ["--classification"], ("options", "problem_type"), "single_label_classification"),
+        (["pretrain"], ["--validation-percentage", "20"], ("data", "validation_split_percentage"), 20.0),
+    ],
+)
+def test_flags_keep_their_old_names(command, old, key, value, tmp_path):
+    """CLI names may gain aliases but not change: the flags of the hand-written commands still work."""
+    import yaml
+
+    train = DEMO / ("pretrain.txt" if command == ["pretrain"] else "train.csv")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bertcli",
+            *command,
+            "--model",
+            "m",
+            "--output-dir",
+            str(tmp_path / "out"),
+            "--train-file",
+            str(train),
+            *old,
+            "--print-config",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    section, name = key
+    assert yaml.safe_load(result.stdout)[section][name] == value

@@ -107,7 +107,7 @@ def field_parameter(
     default = f.default if default is dataclasses.MISSING else default
     flag = flag_name(f.name)
     # A switch that is off by default needs no --no-X form; one that is on by default does.
-    decls = [f"{flag}/--no-{flag[2:]}"] if base is bool and default else [flag]
+    decls = [f"{flag}/--no-{flag[2:]}"] if base is bool and default else [flag, *f.metadata.get("aliases", ())]
     show_default = show_default and (True if default is not None else (f.metadata.get("default_text") or False))
     option = typer.Option(*decls, help=f.metadata.get("help", ""), show_default=show_default, rich_help_panel=panel)
     return inspect.Parameter(
@@ -159,11 +159,28 @@ def training_command(spec):
     parameters += settings_parameters(spec.data, DATA_PANEL)
     parameters += settings_parameters(spec.options, spec.panel)
     parameters += settings_parameters(TrainConfig, TRAIN_PANEL, defaults=spec.options.train_defaults)
-    sections = {"data": _fields(spec.data), "options": _fields(spec.options), "train": _fields(TrainConfig)}
+    sections = {"data": spec.data, "options": spec.options, "train": TrainConfig}
+    switches = {}  # hidden parameter -> (section, field, value): flags that set a value (--regression)
+    for section, cls in sections.items():
+        for f in dataclasses.fields(cls):
+            for i, (flag, value) in enumerate(f.metadata.get("switches", {}).items()):
+                name = f"{f.name}__switch{i}"
+                switches[name] = (section, f.name, value)
+                option = typer.Option(flag, hidden=True)
+                parameters.append(
+                    inspect.Parameter(
+                        name, inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[Optional[bool], option], default=None
+                    )
+                )
 
     def body(given: dict):
         flags = {"model": given.get("model"), "output_dir": given.get("output_dir")}
-        flags.update({section: {k: v for k, v in given.items() if k in names} for section, names in sections.items()})
+        flags.update(
+            {section: {k: v for k, v in given.items() if k in _fields(cls)} for section, cls in sections.items()}
+        )
+        for name, (section, field_name, value) in switches.items():
+            if given.get(name):
+                flags[section][field_name] = value
         if given.get("print_config"):
             cfg = resolve(spec, given.get("recipe"), given.get("config"), flags, check_output=False)
             typer.echo(run_yaml(cfg).rstrip())

@@ -31,7 +31,9 @@ class ClassificationData(DataSource):
 @dataclass
 class ClassificationOptions(TaskOptions):
     problem_type: ProblemType | None = setting(
-        help="Single-label or multi-label classification, or regression.", default_text="from the labels"
+        help="Single-label or multi-label classification, or regression (also --regression, --classification).",
+        default_text="from the labels",
+        switches={"--regression": "regression", "--classification": "single_label_classification"},
     )
     metrics: list[str] | None = setting(
         help="Metrics besides accuracy and f1 (regression: pearson, spearmanr, mse, mae), comma-separated: accuracy, "

@@ -23,6 +23,7 @@ class PretrainingData(DataSource):
         5.0,
         help="With no validation file or hub validation split: hold out this share (%) of the training "
         "documents for evaluation.",
+        aliases=("--validation-percentage",),
     )
     # Hub data whose rows are lines of one text stream (WikiText), not one document each; a stream with no
     # document boundaries of its own (BookCorpus sentences) is cut every `lines_per_document` lines.
