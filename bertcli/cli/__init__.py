@@ -11,6 +11,7 @@ import typer
 
 from bertcli import __version__
 from bertcli.cli import recipes
+from bertcli.cli.embed import embed
 from bertcli.cli.evaluate import evaluate
 from bertcli.cli.generate import PanelCommand, training_command
 from bertcli.cli.init_model import init_model
@@ -46,6 +47,7 @@ for group_name, group_app in GROUPS.items():
     app.add_typer(group_app, name=group_name)
 app.command("predict", cls=PanelCommand)(predict)
 app.command("evaluate", cls=PanelCommand)(evaluate)
+app.command("embed", cls=PanelCommand)(embed)
 
 
 def _version(value: bool) -> None:

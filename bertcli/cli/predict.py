@@ -94,8 +94,11 @@ def predict(
     ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...")] = "auto",
     dtype: Annotated[
-        Literal["auto", "float32", "bfloat16", "float16"],
-        typer.Option(help="Weights and activations: auto is bfloat16/float16 on a GPU, float32 on the CPU."),
+        Literal["auto", "float32", "bfloat16", "float16", "mixed"],
+        typer.Option(
+            help="Weights and activations: auto is bfloat16/float16 on a GPU, float32 on the CPU; mixed: matrix "
+            "products in bfloat16, the rest in float32 (fast on CPUs with bfloat16 instructions)."
+        ),
     ] = "auto",
     allow_pickle: Annotated[
         bool,
@@ -109,9 +112,7 @@ def predict(
     Writes one JSON line per input, in input order: classification {"text", "label", "score"}; question
     answering {"question", "answer", "score", "start", "end"}; fill-mask {"text", "predictions", "filled"}.
     """
-    import sys
-
-    from bertcli.predict.records import Fields, Writer, read_records
+    from bertcli.predict.records import Fields, Writer, input_records
     from bertcli.tasks import registry
 
     if batch_size < 1:
@@ -128,21 +129,13 @@ def predict(
         if "question" not in predictor_class.inputs or question is None or context is None:
             raise BertcliError("--question and --context go together, with a question-answering model")
         records = iter([{"question": question, "context": context}])
-    elif texts:
-        if "text" not in predictor_class.inputs:
-            raise BertcliError(
-                f"this model reads {' and '.join(predictor_class.inputs)}, not texts: pass "
-                f"{' and '.join('--' + name for name in predictor_class.inputs)}, or an --input-file"
-            )
-        records = iter([{"text": t} for t in texts])
-    elif input_file:
-        records = read_records(input_file, fields)
-    elif not sys.stdin.isatty():
-        records = read_records("-", fields)
+    elif texts and "text" not in predictor_class.inputs:
+        raise BertcliError(
+            f"this model reads {' and '.join(predictor_class.inputs)}, not texts: pass "
+            f"{' and '.join('--' + name for name in predictor_class.inputs)}, or an --input-file"
+        )
     else:
-        raise BertcliError("nothing to predict: pass TEXT arguments, --input-file FILE, or pipe input on stdin")
-    first = next(records)  # a bad input fails here, before the model loads
-    records = _chain(first, records)
+        records = input_records(texts, input_file, fields, "predict")
 
     from bertcli.predict.base import load_predictor
 
@@ -169,8 +162,3 @@ def predict(
     finally:
         writer.close()
     predictor.warn_truncated()
-
-
-def _chain(first, rest):
-    yield first
-    yield from rest

@@ -63,11 +63,12 @@ class Predictor:
         self.device = resolve_device(device)
         # Standard BERT heads run on plain_bert, without importing transformers (seconds less start-up);
         # anything else on transformers' own classes.
-        self.model = plain_bert.load(model_dir, self.plain_head, self.device, self._dtype(dtype))
+        weights, self.matmul_dtype = self._precision(dtype)
+        self.model = plain_bert.load(model_dir, self.plain_head, self.device, weights, self.matmul_dtype)
         plain = self.model is not None and self.plain_tokenizer
         self.tokenizer = (plain and plain_bert.load_tokenizer(model_dir)) or self._transformers_tokenizer(model_dir)
         if self.model is None:
-            self.model = self._load_transformers(model_dir, allow_pickle, self._dtype(dtype))
+            self.model = self._load_transformers(model_dir, allow_pickle, weights)
         limit = self.model.config.max_position_embeddings
         self.max_length = min(max_length or limit, limit)
         self.batch_size = batch_size
@@ -109,12 +110,19 @@ class Predictor:
         auto_class = getattr(transformers, self.model_class)
         return load_pretrained(auto_class, model_dir, allow_pickle, dtype=dtype).to(self.device).eval()
 
-    def _dtype(self, dtype: str) -> torch.dtype:
+    # `--dtype auto` on a CPU: float32 throughout, or ("mixed") with matrix products in bfloat16 where the CPU does
+    # them natively; a predictor whose outputs tolerate the rounding (embeddings) may say so.
+    mixed_on_cpu = False
+
+    def _precision(self, dtype: str) -> tuple[torch.dtype, torch.dtype | None]:
+        """(the weights' and activations' dtype, the matrix products' dtype when it differs)."""
         if dtype == "auto":  # half precision only where it is fast and safe
             if self.device.type == "cuda":
-                return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-            return torch.float32
-        return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+                return (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16), None
+            dtype = "mixed" if self.mixed_on_cpu and torch.ops.mkldnn._is_mkldnn_bf16_supported() else "float32"
+        if dtype == "mixed":  # bfloat16 products accumulated in float32; residual, norms, softmax in float32
+            return torch.float32, torch.bfloat16
+        return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype], None
 
     def predict(self, records: Iterable[dict], chunk_size: int | None = None) -> Iterator[dict]:
         for chunk in chunked(records, chunk_size or 64 * self.batch_size):
@@ -149,7 +157,12 @@ class Predictor:
             if any(lengths[i] < width for i in positions):  # no mask at all lets SDPA take its fastest path
                 mask = torch.arange(width)[None, :] < torch.tensor([lengths[i] for i in positions])[:, None]
                 batch["attention_mask"] = mask.long().to(self.device, non_blocking=True)
-            yield positions, self.model(**batch)
+            if self.matmul_dtype is not None and isinstance(self.model, torch.nn.Module):  # transformers' model
+                with torch.autocast(self.device.type, dtype=self.matmul_dtype):
+                    outputs = self.model(**batch)
+            else:
+                outputs = self.model(**batch)
+            yield positions, outputs
 
     def warn_truncated(self) -> None:
         if self.truncated:

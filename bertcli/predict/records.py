@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import sys
 from dataclasses import dataclass
@@ -22,6 +23,21 @@ from bertcli.textfiles import file_utf8_problem, tsv_quoting
 TEXT_FORMATS = (".txt", ".text")
 TABLE_FORMATS = {".csv": ",", ".tsv": "\t"}
 JSON_FORMATS = (".json", ".jsonl", ".ndjson")
+
+
+def input_records(texts: list[str] | None, input_file: str | None, fields: Fields, verb: str) -> Iterator[dict]:
+    """The inputs of `predict` and `embed`: TEXT arguments, --input-file, or stdin when it is a pipe. The first
+    record is read at once, so that a bad input fails before the model loads."""
+    if texts:
+        records = iter([{"text": t} for t in texts])
+    elif input_file:
+        records = read_records(input_file, fields)
+    elif not sys.stdin.isatty():
+        records = read_records("-", fields)
+    else:
+        raise BertcliError(f"nothing to {verb}: pass TEXT arguments, --input-file FILE, or pipe input on stdin")
+    first = next(records)
+    return itertools.chain([first], records)
 
 
 def read_records(source: str, fields: Fields) -> Iterator[dict]:
