@@ -10,6 +10,7 @@ ORDER = [
     "question_answering_2000",
     "pretraining",
     "predict",
+    "embed",
     "startup",
     "gpu",
     "pretraining_gain_gpu",

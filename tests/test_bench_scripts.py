@@ -13,6 +13,7 @@ import pytest
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 REQUIRED = {  # the arguments a script cannot run without, as its driver passes them
     "pipeline_predict": ["--model", "M", "--input-file", "dev.tsv", "--output-file", "out.jsonl"],
+    "st_embed": ["--model", "M", "--input-file", "dev.tsv", "--output-file", "out.npy"],
     "reference_glue": ["--model", "M", "--train-file", "t.tsv", "--validation-file", "d.tsv", "--output-dir", "O"],
     "reference_pretrain": ["--model", "M", "--train-file", "c.txt", "--output-dir", "O", "--max-steps", "3"],
     "reference_qa": ["--model", "M", "--train-file", "t.json", "--validation-file", "d.json", "--output-dir", "O"],
