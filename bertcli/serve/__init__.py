@@ -1,0 +1,2 @@
+"""`bertcli serve`: a trained model behind an HTTP JSON API (app.py), with requests batched across clients
+(batcher.py)."""
