@@ -11,6 +11,7 @@ ORDER = [
     "pretraining",
     "predict",
     "embed",
+    "serve",
     "startup",
     "gpu",
     "pretraining_gain_gpu",

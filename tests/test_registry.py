@@ -122,6 +122,8 @@ def test_help_is_grouped_with_examples_kept_as_written():
         ["evaluate"],
         ["recipes", "list"],
         ["recipes", "show"],
+        ["embed"],
+        ["serve"],
     ],
     ids=" ".join,
 )
