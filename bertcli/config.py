@@ -153,6 +153,7 @@ class TrainConfig:
     early_stopping_patience: int | None = setting(
         help="Stop once --metric-for-best has not improved for N evaluations in a row.", default_text="never"
     )
+    report: bool = setting(True, help="Write OUT/report.html at the end: curves, metrics, configuration.")
     report_to: str = setting(
         "none",
         help="Experiment trackers: none, all (every one installed), or a comma-separated list: tensorboard, "
@@ -466,6 +467,7 @@ RESUME_MAY_CHANGE = {
     "metric_for_best",
     "allow_pickle",
     "compile",
+    "report",
 }
 
 

@@ -16,6 +16,7 @@ from bertcli.cli.evaluate import evaluate
 from bertcli.cli.generate import PanelCommand, training_command
 from bertcli.cli.init_model import init_model
 from bertcli.cli.predict import predict
+from bertcli.cli.report import report
 from bertcli.cli.serve import serve
 from bertcli.errors import BertcliError, Interrupted
 from bertcli.tasks import registry
@@ -50,6 +51,7 @@ app.command("predict", cls=PanelCommand)(predict)
 app.command("evaluate", cls=PanelCommand)(evaluate)
 app.command("embed", cls=PanelCommand)(embed)
 app.command("serve", cls=PanelCommand)(serve)
+app.command("report", cls=PanelCommand)(report)
 
 
 def _version(value: bool) -> None:

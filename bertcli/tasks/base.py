@@ -105,8 +105,9 @@ class Task:
         `predictions` are what `save_predictions` writes (None when the task writes none)."""
         raise NotImplementedError
 
-    def report(self, outputs: dict[str, np.ndarray], data: TaskData) -> dict:
-        """What `bertcli evaluate` adds to the metrics (a confusion matrix, ...)."""
+    def report(self, outputs: dict[str, np.ndarray], data: TaskData, predictions: Any) -> dict:
+        """What an evaluation shows beyond its metrics (a confusion matrix, scores by kind of question, ...):
+        `bertcli evaluate` prints it, training saves it as OUT/evaluation.json for the run's report."""
         return {}
 
     def save_predictions(self, out_dir: Path, predictions: Any) -> None:

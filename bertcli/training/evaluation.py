@@ -72,5 +72,5 @@ def run_evaluation(cfg, spec) -> dict:
     models = {name: model.to(accelerator.device) for name, model in setup.models.all().items()}
     batch_size = cfg.train.eval_batch_size or 2 * cfg.train.batch_size
     dataloader = accelerator.prepare(eval_dataloader(setup.data.eval, task, batch_size, accelerator.device.type))
-    metrics, _, outputs = evaluate(task, models, setup.data, dataloader, accelerator)
-    return {**metrics, **task.report(outputs, setup.data)}
+    metrics, predictions, outputs = evaluate(task, models, setup.data, dataloader, accelerator)
+    return {**metrics, **task.report(outputs, setup.data, predictions)}

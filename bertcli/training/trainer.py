@@ -70,7 +70,7 @@ class Trainer:
         self.stop_signal: int | None = None  # set by the SIGINT/SIGTERM handler
         self.replaced = self.out.with_name(f".{self.out.name}.replaced")  # a run --overwrite-output-dir replaces
         self.last_checkpoint: Path | None = None
-        self.predictions = None  # of the latest evaluation, for the task's save_predictions
+        self.predictions = self.eval_arrays = None  # of the latest evaluation: for save_predictions, evaluation.json
         self.progress = None  # the terminal's progress bar while training runs
 
     # --- the loop ----------------------------------------------------------------------------------
@@ -296,7 +296,9 @@ class Trainer:
     # --- evaluation --------------------------------------------------------------------------------
     def _evaluate(self, step: int) -> dict:
         models = self.accelerator.unwrap_model(self.module).models()
-        metrics, self.predictions, _ = evaluate(self.task, models, self.data, self.eval_dl, self.accelerator)
+        metrics, self.predictions, self.eval_arrays = evaluate(
+            self.task, models, self.data, self.eval_dl, self.accelerator
+        )
         value = metrics.get(self.metric_for_best)
         better = self.metric_for_best != "loss"
         best = self.state.best_metric
@@ -324,7 +326,9 @@ class Trainer:
             return last_eval, self.state.step
         module = self.accelerator.unwrap_model(self.module)
         module.load(path, self.accelerator.device)
-        metrics, self.predictions, _ = evaluate(self.task, module.models(), self.data, self.eval_dl, self.accelerator)
+        metrics, self.predictions, self.eval_arrays = evaluate(
+            self.task, module.models(), self.data, self.eval_dl, self.accelerator
+        )
         self._print(f"Loaded the best model, of step {step} ({self.metric_for_best} {self.state.best_metric:.4g})")
         return {"step": step, **metrics}, step
 
@@ -367,6 +371,9 @@ class Trainer:
                 self.tokenizer.save_pretrained(tmp)
                 if self.predictions is not None:
                     self.task.save_predictions(tmp, self.predictions)
+                if self.eval_arrays is not None:  # what the last evaluation shows beyond its metrics
+                    details = self.task.report(self.eval_arrays, self.data, self.predictions)
+                    (tmp / "evaluation.json").write_text(json.dumps(details, indent=2) + "\n")
                 (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
             except WRITE_ERRORS as e:
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -380,7 +387,18 @@ class Trainer:
                     shutil.rmtree(self.out / path.name, ignore_errors=True)
                 os.replace(path, self.out / path.name)
             tmp.rmdir()
+            if self.t.report:
+                self._write_report()
         acc.wait_for_everyone()
+
+    def _write_report(self) -> None:
+        """OUT/report.html, drawn from the finished run's files; a report that cannot be drawn is a warning."""
+        from bertcli.report import write_report
+
+        try:
+            write_report([self.out], self.out / "report.html")
+        except Exception as e:  # the run itself is saved and whole: never fail it for its picture
+            print(f"bertcli: warning: no report.html ({type(e).__name__}: {e}); the run is saved", file=sys.stderr)
 
     def _log(self, record: dict, progress=None) -> None:
         acc = self.accelerator

@@ -161,7 +161,7 @@ class ClassificationTask(Task):
             results.update(load_metric(name).compute(predictions=predictions, references=references, **kwargs))
         return results, None
 
-    def report(self, outputs, data):
+    def report(self, outputs, data, predictions):
         """A confusion matrix and per-class precision, recall and F1."""
         from bertcli.metrics import classification_report
 

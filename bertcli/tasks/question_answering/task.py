@@ -27,7 +27,7 @@ from bertcli.data import (
     train_and_eval,
 )
 from bertcli.errors import BertcliError
-from bertcli.metrics import load_metric
+from bertcli.metrics import load_metric, squad_scores
 from bertcli.modeling import load_pretrained
 from bertcli.tasks.base import Models, Task, TaskData
 from bertcli.tasks.question_answering.squad import (
@@ -46,6 +46,7 @@ class EvalExamples:
     """The evaluation questions as the span search and the metric need them, beside their windowed features."""
 
     ids: list[str]
+    questions: list[str]
     contexts: list[str]
     answers: list[dict]
     example_index: np.ndarray  # (features,): the question each window belongs to
@@ -71,6 +72,7 @@ class QuestionAnsweringTask(Task):
             features = self._featurize(evals, "validation")
             info = EvalExamples(
                 ids=[str(i) for i in evals[d.id_column]],
+                questions=list(evals[d.question_column]),
                 contexts=list(evals[d.context_column]),
                 answers=[normalize_answers(a) for a in evals[d.answers_column]],
                 example_index=np.asarray(features["example_index"]),
@@ -197,6 +199,39 @@ class QuestionAnsweringTask(Task):
         )
         return {k: float(v) for k, v in scores.items() if not k.endswith("total")}, dict(zip(examples.ids, results))
 
+    def report(self, outputs, data, predictions) -> dict:
+        """Exact match and F1 by the question's first word (what, who, when, ...) and by the length of its answer."""
+        examples: EvalExamples = data.info
+        by_word, by_length = {}, {}
+        for id_, question, answers in zip(examples.ids, examples.questions, examples.answers):
+            exact, f1 = squad_scores(predictions[id_]["answer"], answers["text"])
+            word = question.strip().split()[0].lower() if question.strip() else ""
+            word = word if word in QUESTION_WORDS else "other"
+            words = min((len(a.split()) for a in answers["text"]), default=0)
+            length = (
+                "no answer" if not answers["text"] else next(name for name, most in ANSWER_LENGTHS if words <= most)
+            )
+            for table, key in ((by_word, word), (by_length, length)):
+                table.setdefault(key, []).append((exact, f1))
+
+        def summary(table: dict) -> dict:
+            return {
+                key: {
+                    "exact_match": 100 * float(np.mean([e for e, _ in rows])),
+                    "f1": 100 * float(np.mean([f for _, f in rows])),
+                    "count": len(rows),
+                }
+                for key, rows in table.items()
+            }
+
+        ordered_lengths = [name for name, _ in ANSWER_LENGTHS] + ["no answer"]
+        return {
+            "by_question_word": summary(by_word),
+            "by_answer_length": {
+                k: v for k, v in sorted(summary(by_length).items(), key=lambda kv: ordered_lengths.index(kv[0]))
+            },
+        }
+
     def save_predictions(self, out_dir: Path, predictions: dict) -> None:
         """predictions.json, nbest_predictions.json and (v2) null_odds.json, as the official scripts read them."""
         answers = {id_: r["answer"] for id_, r in predictions.items()}
@@ -209,6 +244,10 @@ class QuestionAnsweringTask(Task):
         if self.cfg.options.version_2:
             odds = {id_: _finite(r["score_diff"]) for id_, r in predictions.items()}
             (out_dir / "null_odds.json").write_text(json.dumps(odds, indent=2))
+
+
+QUESTION_WORDS = ("what", "who", "when", "where", "why", "how", "which", "whose", "whom")
+ANSWER_LENGTHS = (("1 word", 1), ("2 words", 2), ("3 words", 3), ("4-5 words", 5), ("6+ words", 10**9))
 
 
 def _finite(x: float) -> float:
