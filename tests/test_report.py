@@ -177,6 +177,10 @@ def test_the_report_in_a_headless_browser(runs, tmp_path):
     assert shot.is_file(), done.stderr[-2000:]
     console = [line for line in done.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
     assert console == [], console
+    throwing = tmp_path / "throws.html"  # the check would see a page's errors: here is one that has some
+    throwing.write_text('<p>x</p><script>console.error("boom"); throw new Error("kaboom")</script>')
+    seen = subprocess.run([*browser, "--dump-dom", throwing.as_uri()], capture_output=True, text=True, timeout=120)
+    assert any("kaboom" in line for line in seen.stderr.splitlines() if "CONSOLE" in line), seen.stderr[-2000:]
     dom = subprocess.run([*browser, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120).stdout
     assert charts(dom) == charts(page.read_text())  # the browser parsed every chart with its points
     width, height, rows = png_pixels(shot)
