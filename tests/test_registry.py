@@ -162,17 +162,19 @@ def test_registry_entries_are_consistent():
     commands = [spec.command for spec in registry.TASKS]
     assert len(set(names)) == len(names) and len(set(commands)) == len(commands)
     for spec in registry.TASKS:
-        assert all(architecture.endswith(spec.reads) for architecture in spec.writes), spec.name
+        assert not spec.reads or all(architecture.endswith(spec.reads) for architecture in spec.writes), spec.name
         assert spec.task_class().__name__.endswith("Task") and spec.predictor_class().__name__.endswith("Predictor")
 
 
 def test_a_trained_model_maps_back_to_its_task(tmp_path):
+    """What a task writes, a task reads back: its own, or (a distilled classifier) the task of that kind."""
     import json
 
     for spec in registry.TASKS:
         for architecture in spec.writes:
             (tmp_path / "config.json").write_text(json.dumps({"architectures": [architecture]}))
-            assert registry.for_model(str(tmp_path)) is spec
+            found = registry.for_model(str(tmp_path))
+            assert found is spec if spec.reads else architecture in found.writes
 
 
 def test_a_bad_value_is_refused_before_torch_transformers_and_datasets_load(tmp_path):

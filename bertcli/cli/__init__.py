@@ -38,6 +38,12 @@ GROUPS = {  # command groups that tasks join (`bertcli finetune cls`)
         rich_markup_mode=None,
         context_settings=SETTINGS,
     ),
+    "distill": typer.Typer(
+        help="Distill a model into a smaller, faster one (DistilBERT, TinyBERT).",
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        context_settings=SETTINGS,
+    ),
 }
 app.add_typer(recipes.app, name="recipes")
 app.command("init-model", cls=PanelCommand)(init_model)

@@ -153,8 +153,12 @@ def command_function(name: str, doc: str, parameters: list[inspect.Parameter], b
 
 def training_command(spec):
     """The `bertcli ...` command of a task in the registry: flags from its settings, then a run."""
+    run_options = dict(RUN_OPTIONS)
+    if spec.model_flag:  # the task says what --model is to it (a teacher)
+        decls, text = spec.model_flag
+        run_options["model"] = option(str, *decls, panel=RUN_PANEL, help=text)
     parameters = [
-        inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=a, default=None) for n, a in RUN_OPTIONS.items()
+        inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=a, default=None) for n, a in run_options.items()
     ]
     parameters += settings_parameters(spec.data, DATA_PANEL)
     parameters += settings_parameters(spec.options, spec.panel)
@@ -166,10 +170,10 @@ def training_command(spec):
             for i, (flag, value) in enumerate(f.metadata.get("switches", {}).items()):
                 name = f"{f.name}__switch{i}"
                 switches[name] = (section, f.name, value)
-                option = typer.Option(flag, hidden=True)
+                hidden = typer.Option(flag, hidden=True)
                 parameters.append(
                     inspect.Parameter(
-                        name, inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[Optional[bool], option], default=None
+                        name, inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[Optional[bool], hidden], default=None
                     )
                 )
 

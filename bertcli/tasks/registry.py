@@ -18,6 +18,10 @@ from pathlib import Path
 
 from bertcli.errors import BertcliError
 from bertcli.tasks.classification.options import ClassificationData, ClassificationOptions
+from bertcli.tasks.distillation.options import (
+    ClassificationDistillationOptions,
+    QuestionAnsweringDistillationOptions,
+)
 from bertcli.tasks.pretraining.options import PretrainingData, PretrainingOptions
 from bertcli.tasks.question_answering.options import QuestionAnsweringData, QuestionAnsweringOptions
 
@@ -33,7 +37,9 @@ class TaskSpec:
     task: str  # "module:Class" of its Task (bertcli.tasks.base)
     predictor: str  # "module:Class" of its Predictor (bertcli.predict.base)
     writes: tuple[str, ...]  # the architectures of the models it saves
-    reads: tuple[str, ...]  # architecture suffixes of the models it evaluates and predicts with
+    reads: tuple[str, ...]  # architecture suffixes of the models it evaluates and predicts with (none: another
+    # task's, as a distilled classifier is read as a classifier)
+    model_flag: tuple[tuple[str, ...], str] | None = None  # --model's names and help, where the task means more
 
     def task_class(self):
         return _load(self.task)
@@ -108,6 +114,58 @@ Examples:
         predictor="bertcli.predict.fill_mask:FillMaskPredictor",
         writes=("BertForPreTraining", "BertForMaskedLM"),
         reads=("ForPreTraining", "ForMaskedLM"),
+    ),
+    TaskSpec(
+        name="distill-cls",
+        command=("distill", "cls"),
+        help="""Distill a fine-tuned classifier into a smaller one (DistilBERT, TinyBERT).
+
+The student is the teacher with some of its layers (every other one by default), a new model of a named size, or
+a model directory (--student); it learns from the teacher's soft predictions at --temperature (weight --alpha), the
+labels (1 - alpha), and the teacher's hidden states, attention maps and embeddings (their weights). Data, flags,
+evaluation and output are those of `finetune cls`: the output is a standard classifier.
+
+\b
+Examples:
+  bertcli distill cls --teacher runs/sst2 --recipe sst2 --output-dir runs/sst2-3layers
+  bertcli distill cls --teacher runs/sst2 --student-size tinybert --train-file train.csv --validation-file dev.csv \\
+      --attention-weight 1 --output-dir runs/sst2-tiny""",
+        panel="Distillation",
+        data=ClassificationData,
+        options=ClassificationDistillationOptions,
+        task="bertcli.tasks.distillation.task:ClassificationDistillationTask",
+        predictor="bertcli.predict.classification:ClassificationPredictor",
+        writes=("BertForSequenceClassification",),
+        reads=(),
+        model_flag=(
+            ("--teacher", "--model", "-m"),
+            "The teacher: a fine-tuned classifier directory (bertcli's or any "
+            "Hugging Face BERT). [required, unless --config names it]",
+        ),
+    ),
+    TaskSpec(
+        name="distill-squad",
+        command=("distill", "squad"),
+        help="""Distill a fine-tuned question-answering model into a smaller one.
+
+As `distill cls`, with the data, flags, evaluation and output of `finetune squad`; the soft targets are the
+teacher's start and end distributions.
+
+\b
+Example:
+  bertcli distill squad --teacher runs/squad --train-file train.json --validation-file dev.json \\
+      --output-dir runs/qa3""",
+        panel="Distillation",
+        data=QuestionAnsweringData,
+        options=QuestionAnsweringDistillationOptions,
+        task="bertcli.tasks.distillation.task:QuestionAnsweringDistillationTask",
+        predictor="bertcli.predict.question_answering:QuestionAnsweringPredictor",
+        writes=("BertForQuestionAnswering",),
+        reads=(),
+        model_flag=(
+            ("--teacher", "--model", "-m"),
+            "The teacher: a fine-tuned question-answering model directory. [required, unless --config names it]",
+        ),
     ),
 )
 

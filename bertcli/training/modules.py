@@ -35,9 +35,17 @@ class TrainingModule(torch.nn.Module):
         return Path(root) if name == self.output else Path(root) / name
 
     def save(self, root: Path) -> None:
-        """Every trained model with `save_pretrained` (a standard Hugging Face model directory each)."""
+        """Every trained model with `save_pretrained` (a standard Hugging Face model directory each); a plain torch
+        module (a distillation's projection) as its weights in safetensors."""
+        from safetensors.torch import save_model
+
         for name, model in self.trained.items():
-            model.save_pretrained(self.directory(root, name))
+            directory = self.directory(root, name)
+            if hasattr(model, "save_pretrained"):
+                model.save_pretrained(directory)
+            else:
+                directory.mkdir(parents=True, exist_ok=True)
+                save_model(model, str(directory / "model.safetensors"))
 
     def load(self, root: Path, device) -> None:
         """The weights that `save` wrote, into these models (shared parameters stay shared)."""

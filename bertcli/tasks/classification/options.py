@@ -45,6 +45,7 @@ class ClassificationOptions(TaskOptions):
     )
 
     def check(self, train) -> None:
+        super().check(train)  # cooperative: distillation mixes its own checks in
         if self.class_weights and self.problem_type == "regression":
             raise BertcliError("--class-weights weighs classes: it does not apply to --problem-type regression")
         if self.metrics and self.problem_type == "multi_label_classification":

@@ -38,11 +38,7 @@ class ClassificationTask(Task):
         limits = (t.max_train_samples, t.max_eval_samples)
         train, evals = train_and_eval(d, self._examples, t.seed, limits, training)
         if not training:  # the labels as the trained model has them
-            config = self.model_config
-            problem_type = config.problem_type or (
-                "regression" if config.num_labels == 1 else "single_label_classification"
-            )
-            names = None if problem_type == "regression" else [config.id2label[i] for i in range(config.num_labels)]
+            names, problem_type = self._model_labels()
             values = list(evals[d.label_column])
             labels = infer_labels(
                 values, values, evals.features[d.label_column], names, problem_type, d.source("validation")
@@ -50,12 +46,13 @@ class ClassificationTask(Task):
             return TaskData(train=None, eval=self._featurize(evals, labels, "validation"), info=labels)
         train_labels = list(train[d.label_column])
         o = self.cfg.options
+        names, problem_type = self._model_labels() if self.labels_from_model else (d.label_names, o.problem_type)
         labels = infer_labels(
             train_labels,
             list(evals[d.label_column]) if evals is not None else [],
             train.features[d.label_column],
-            d.label_names,
-            o.problem_type,
+            names,
+            problem_type,
             d.train_file or d.dataset,
         )
         weights = o.class_weights
@@ -72,6 +69,17 @@ class ClassificationTask(Task):
             info=labels,
             options=dataclasses.replace(o, problem_type=labels.problem_type, class_weights=weights),
         )
+
+    labels_from_model = False  # a student learns the label space its teacher (cfg.model) has
+
+    def _model_labels(self) -> tuple[list[str] | None, str]:
+        """(label names, problem type) as the model in cfg.model has them."""
+        config = self.model_config
+        problem_type = config.problem_type or (
+            "regression" if config.num_labels == 1 else "single_label_classification"
+        )
+        names = None if problem_type == "regression" else [config.id2label[i] for i in range(config.num_labels)]
+        return names, problem_type
 
     def _examples(self, split: str, limit: int | None):
         d = self.cfg.data

@@ -52,6 +52,7 @@ class PretrainingOptions(TaskOptions):
     preprocessing_workers: int = setting(1, help="Processes for tokenizing and building instances.")
 
     def check(self, train: TrainConfig) -> None:
+        super().check(train)  # cooperative: distillation mixes its own checks in
         if not 0 < self.mlm_probability < 1:
             raise BertcliError(f"--mlm-probability must be between 0 and 1, got {self.mlm_probability}")
         if not 0 <= self.short_seq_prob <= 1:

@@ -35,6 +35,7 @@ class QuestionAnsweringOptions(TaskOptions):
     )
 
     def check(self, train: TrainConfig) -> None:
+        super().check(train)  # cooperative: distillation mixes its own checks in
         for name in ("doc_stride", "max_query_length", "n_best", "max_answer_length"):
             if getattr(self, name) < 1:
                 raise BertcliError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")

@@ -1,0 +1,1 @@
+"""Distillation, `bertcli distill`: a smaller student trained against a frozen teacher (DistilBERT, TinyBERT)."""

@@ -1,0 +1,69 @@
+"""Students: a smaller BERT made from its teacher, and the map from its layers to the teacher's.
+
+Three ways: the teacher with some of its layers (DistilBERT: every other one; the embeddings, pooler and head come
+along), a new model of a named size with the teacher's vocabulary (TinyBERT: 4 layers of 312), or a model
+directory (a student that `distill general` made).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+
+from bertcli.modeling import SIZES
+
+PRESETS = {
+    **{name: (layers, hidden, hidden // 64, 4 * hidden) for name, (layers, hidden) in SIZES.items()},
+    "tinybert": (4, 312, 12, 1200),
+}  # layers, hidden, heads, feed-forward
+
+
+def teacher_layers(spec: str | None, teacher_depth: int) -> list[int]:
+    """The teacher's layers the student keeps: "0,2,4" as given, "3" evenly spaced, none: every other one."""
+    if spec and "," in spec:
+        layers = [int(p) for p in spec.split(",")]
+    else:
+        count = int(spec) if spec else max(1, teacher_depth // 2)
+        layers = [round(i * teacher_depth / count) for i in range(count)]
+    from bertcli.errors import BertcliError
+
+    if not layers or any(not 0 <= i < teacher_depth for i in layers) or len(set(layers)) < len(layers):
+        raise BertcliError(
+            f"--student-layers {spec}: the teacher has layers 0 to {teacher_depth - 1}; give distinct "
+            "ones, or a count up to its depth"
+        )
+    return sorted(layers)
+
+
+def from_teacher_layers(teacher: torch.nn.Module, layers: list[int]) -> torch.nn.Module:
+    """A copy of `teacher` that keeps only `layers` of its encoder (and everything else it has)."""
+    student = copy.deepcopy(teacher)
+    encoder = student.base_model.encoder
+    encoder.layer = torch.nn.ModuleList([encoder.layer[i] for i in layers])
+    for i, layer in enumerate(encoder.layer):  # attention modules know their index (caches, eager masks)
+        for module in layer.modules():
+            if hasattr(module, "layer_idx"):
+                module.layer_idx = i
+    student.config.num_hidden_layers = len(layers)
+    return student.train().requires_grad_(True)
+
+
+def of_size(auto_class, teacher_config, size: str, **kwargs) -> torch.nn.Module:
+    """A new model of `auto_class` and a named size, with the teacher's vocabulary, positions and labels."""
+    layers, hidden, heads, inner = PRESETS[size]
+    config = copy.deepcopy(teacher_config)
+    config.update(
+        {"num_hidden_layers": layers, "hidden_size": hidden, "num_attention_heads": heads, "intermediate_size": inner}
+    )
+    for key, value in kwargs.items():
+        setattr(config, key, value)
+    return auto_class.from_config(config)
+
+
+def layer_map(student_depth: int, teacher_depth: int, layers: list[int] | None) -> list[tuple[int, int]]:
+    """(student, teacher) indices into `hidden_states` (0: the embeddings' output) of the layers distilled: a
+    student of teacher layers against the ones it came from, another uniformly (TinyBERT's g(m) = m * N / M)."""
+    if layers is not None:
+        return [(i + 1, layer + 1) for i, layer in enumerate(layers)]
+    return [(m, round(m * teacher_depth / student_depth)) for m in range(1, student_depth + 1)]

@@ -1,0 +1,149 @@
+"""Task distillation (`bertcli distill cls`, `bertcli distill squad`): the task's own data, flags and evaluation, with
+a student trained against a frozen teacher (the run's --teacher, i.e. cfg.model) through the loss seam.
+
+The student's loss: alpha x soft targets (the teacher's predictions at --temperature) + (1 - alpha) x the labels,
++ the intermediate losses between mapped layers: hidden states, attention maps, embeddings (students.py, losses.py).
+TinyBERT's two stages are two runs: --stage intermediate, then --stage prediction with --student set to the first.
+Evaluation, metrics and the saved output are the student's: a standard model of the task's kind.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from bertcli.errors import BertcliError
+from bertcli.modeling import load_pretrained
+from bertcli.tasks.base import Models, TaskData
+from bertcli.tasks.classification.task import ClassificationTask
+from bertcli.tasks.distillation import losses
+from bertcli.tasks.distillation.students import from_teacher_layers, layer_map, of_size, teacher_layers
+from bertcli.tasks.question_answering.task import QuestionAnsweringTask
+
+LABEL_KEYS = ("labels", "start_positions", "end_positions", "next_sentence_label")
+
+
+class Distillation:
+    """Mixed into a task: its model becomes a student beside a frozen teacher, its loss the distillation loss."""
+
+    auto_class: str  # the transformers Auto class of the task's models
+
+    def build_models(self, data: TaskData) -> Models:
+        o = self.cfg.options
+        teacher = super().build_models(data).trained["model"]  # cfg.model is the teacher
+        if o.student:
+            student = self._load_student(o.student)
+        elif o.student_size:
+            student = of_size(self._auto(), teacher.config, o.student_size)
+        else:
+            layers = teacher_layers(o.student_layers, teacher.config.num_hidden_layers)
+            student = from_teacher_layers(teacher, layers)
+            student.config.distilled_from_layers = layers  # the layer map; kept in config.json, harmless elsewhere
+        if o.attention_weight and o.stage != "prediction":  # attention maps need the eager implementation
+            for model in (student, teacher):
+                model.set_attn_implementation("eager")
+        trained = {"model": student}
+        student_width, teacher_width = student.config.hidden_size, teacher.config.hidden_size
+        if self._wants_states() and (o.hidden_loss == "mse" or student_width != teacher_width):
+            if o.hidden_loss == "cosine":
+                raise BertcliError(
+                    f"--hidden-loss cosine compares states of one width: the student's are "
+                    f"{student_width}, the teacher's {teacher_width}; use mse (a learned projection)"
+                )
+            trained["projection"] = torch.nn.Linear(student_width, teacher_width)  # TinyBERT's W_h
+        return Models(trained=trained, frozen={"teacher": teacher})
+
+    def _auto(self):
+        import transformers
+
+        return getattr(transformers, self.auto_class)
+
+    def _load_student(self, directory: str):
+        return load_pretrained(self._auto(), directory, self.cfg.train.allow_pickle, **self._head_kwargs())
+
+    def _head_kwargs(self) -> dict:
+        return {"ignore_mismatched_sizes": True}
+
+    def _wants_states(self) -> bool:
+        o = self.cfg.options
+        return o.stage != "prediction" and bool(o.hidden_weight or o.attention_weight or o.embedding_weight)
+
+    def loss(self, models, batch):
+        o = self.cfg.options
+        student, teacher = models["model"], models["teacher"]
+        states = self._wants_states()
+        extra = {"output_hidden_states": states, "output_attentions": states and o.attention_weight > 0}
+        out = student(**batch, **extra)
+        with torch.no_grad():
+            target = teacher(**{k: v for k, v in batch.items() if k not in LABEL_KEYS}, **extra)
+        total = torch.zeros((), device=batch["input_ids"].device)
+        if o.stage != "intermediate":
+            total = total + o.alpha * self.soft_loss(out, target) + (1 - o.alpha) * out.loss
+        if states:
+            total = total + self.intermediate_loss(
+                out, target, batch["attention_mask"].bool(), student.config, teacher.config, models.get("projection")
+            )
+        return total
+
+    def intermediate_loss(self, out, target, mask, student_config, teacher_config, projection) -> torch.Tensor:
+        o = self.cfg.options
+        mapped = layer_map(
+            student_config.num_hidden_layers,
+            teacher_config.num_hidden_layers,
+            getattr(student_config, "distilled_from_layers", None),
+        )
+        total = torch.zeros((), device=mask.device)
+        if o.hidden_weight:
+            terms = [
+                losses.hidden_mse(out.hidden_states[s], target.hidden_states[t], mask, projection)
+                if projection is not None
+                else losses.hidden_cosine(out.hidden_states[s], target.hidden_states[t], mask)
+                for s, t in mapped
+            ]
+            total = total + o.hidden_weight * torch.stack(terms).mean()
+        if o.attention_weight:
+            terms = [losses.attention_mse(out.attentions[s - 1], target.attentions[t - 1], mask) for s, t in mapped]
+            total = total + o.attention_weight * torch.stack(terms).mean()
+        if o.embedding_weight:
+            total = total + o.embedding_weight * losses.hidden_mse(
+                out.hidden_states[0], target.hidden_states[0], mask, projection
+            )
+        return total
+
+    def soft_loss(self, out, target) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class ClassificationDistillationTask(Distillation, ClassificationTask):
+    auto_class = "AutoModelForSequenceClassification"
+    labels_from_model = True  # the teacher's label space, and the data checked against it
+
+    def _head_kwargs(self) -> dict:
+        config = self.model_config  # the teacher's: the student answers in its labels
+        return {
+            "ignore_mismatched_sizes": True,
+            "num_labels": config.num_labels,
+            "id2label": config.id2label,
+            "label2id": config.label2id,
+            "problem_type": config.problem_type,
+        }
+
+    def soft_loss(self, out, target) -> torch.Tensor:
+        _, problem_type = self._model_labels()  # the teacher's
+        if problem_type == "regression":
+            return torch.nn.functional.mse_loss(out.logits.float(), target.logits.float())
+        if problem_type == "multi_label_classification":
+            t = self.cfg.options.temperature
+            soft = torch.sigmoid(target.logits.float() / t)
+            return torch.nn.functional.binary_cross_entropy_with_logits(out.logits.float() / t, soft) * t * t
+        return losses.soft_cross_entropy(out.logits, target.logits, self.cfg.options.temperature)
+
+
+class QuestionAnsweringDistillationTask(Distillation, QuestionAnsweringTask):
+    auto_class = "AutoModelForQuestionAnswering"
+
+    def soft_loss(self, out, target) -> torch.Tensor:
+        t = self.cfg.options.temperature
+        return (
+            losses.soft_cross_entropy(out.start_logits, target.start_logits, t)
+            + losses.soft_cross_entropy(out.end_logits, target.end_logits, t)
+        ) / 2
