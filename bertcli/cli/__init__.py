@@ -13,6 +13,7 @@ from bertcli import __version__
 from bertcli.cli import recipes
 from bertcli.cli.embed import embed
 from bertcli.cli.evaluate import evaluate
+from bertcli.cli.export import export
 from bertcli.cli.generate import PanelCommand, training_command
 from bertcli.cli.init_model import init_model
 from bertcli.cli.predict import predict
@@ -58,6 +59,7 @@ app.command("evaluate", cls=PanelCommand)(evaluate)
 app.command("embed", cls=PanelCommand)(embed)
 app.command("serve", cls=PanelCommand)(serve)
 app.command("report", cls=PanelCommand)(report)
+app.command("export", cls=PanelCommand)(export)
 
 
 def _version(value: bool) -> None:

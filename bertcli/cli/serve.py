@@ -60,6 +60,10 @@ def serve(
         Literal["auto", "float32", "bfloat16", "float16", "mixed"],
         typer.Option(help="As for predict (/predict) and embed (/embed).", rich_help_panel=RUNTIME),
     ] = "auto",
+    quantize: Annotated[
+        Literal["none", "int8"],
+        typer.Option(help="int8: the encoder's linear layers dynamically quantized (CPU).", rich_help_panel=RUNTIME),
+    ] = "none",
     allow_pickle: Annotated[
         bool,
         typer.Option(
@@ -110,7 +114,13 @@ def serve(
     from bertcli.tasks import registry
 
     spec = registry.for_model(model)
-    options = {"device": device, "dtype": dtype, "allow_pickle": allow_pickle, "batch_size": max_batch_size}
+    options = {
+        "device": device,
+        "dtype": dtype,
+        "allow_pickle": allow_pickle,
+        "batch_size": max_batch_size,
+        "quantize": None if quantize == "none" else quantize,
+    }
     predictor = load_predictor(model, **options)
     embedder = Embedder(model, **options)
     limits = Limits(max_texts=max_texts, max_chars=max_chars, max_body_bytes=max_body_bytes)

@@ -57,6 +57,7 @@ class Predictor:
         max_length: int | None = None,
         dtype: str = "auto",
         allow_pickle: bool = False,
+        quantize: str | None = None,
     ):
         from bertcli.predict import plain_bert
 
@@ -64,11 +65,23 @@ class Predictor:
         # Standard BERT heads run on plain_bert, without importing transformers (seconds less start-up);
         # anything else on transformers' own classes.
         weights, self.matmul_dtype = self._precision(dtype)
-        self.model = plain_bert.load(model_dir, self.plain_head, self.device, weights, self.matmul_dtype)
+        int8 = quantize == "int8"
+        if int8 and (self.device.type != "cpu" or weights != torch.float32):
+            raise BertcliError("--quantize int8 runs on the CPU in float32: pass --device cpu and --dtype float32")
+        from bertcli.predict import onnx
+
+        if onnx.is_exported(model_dir):  # `bertcli export` wrote it: onnxruntime runs it
+            if int8:
+                raise BertcliError(f"{model_dir} is an exported ONNX model: quantize it with `bertcli export --int8`")
+            self.model = onnx.OnnxModel(model_dir, self.plain_head)
+        else:
+            self.model = plain_bert.load(model_dir, self.plain_head, self.device, weights, self.matmul_dtype, int8)
         plain = self.model is not None and self.plain_tokenizer
         self.tokenizer = (plain and plain_bert.load_tokenizer(model_dir)) or self._transformers_tokenizer(model_dir)
         if self.model is None:
             self.model = self._load_transformers(model_dir, allow_pickle, weights)
+            if int8:
+                self.model = torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
         limit = self.model.config.max_position_embeddings
         self.max_length = min(max_length or limit, limit)
         self.batch_size = batch_size

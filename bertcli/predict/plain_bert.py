@@ -33,7 +33,12 @@ ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu}  # transformers' "gelu" is the ex
 
 
 def load(
-    model_dir: str, head: str | None, device: torch.device, dtype: torch.dtype, matmul_dtype: torch.dtype | None = None
+    model_dir: str,
+    head: str | None,
+    device: torch.device,
+    dtype: torch.dtype,
+    matmul_dtype: torch.dtype | None = None,
+    int8: bool = False,
 ) -> PlainBert | None:
     """The model in `model_dir` as a PlainBert with `head` (a key of HEAD_MODULES), or None when it is not a plain
     BERT with that head's weights, or the head is not one this forward runs."""
@@ -61,7 +66,7 @@ def load(
     prefix = "bert." if "bert.embeddings.word_embeddings.weight" in weights else ""
     if not expected_weights(config, head, prefix) <= weights.keys():  # other names (an old LayerNorm.gamma...)
         return None
-    return PlainBert(config, head, {k: v.to(dtype) for k, v in weights.items()}, prefix, matmul_dtype)
+    return PlainBert(config, head, {k: v.to(dtype) for k, v in weights.items()}, prefix, matmul_dtype, int8)
 
 
 def expected_weights(config: dict, head: str, prefix: str = "bert.") -> set[str]:
@@ -97,6 +102,7 @@ class PlainBert:
         weights: dict[str, torch.Tensor],
         prefix: str = "bert.",
         matmul_dtype: torch.dtype | None = None,
+        int8: bool = False,
     ):
         id2label = {int(i): label for i, label in (config.get("id2label") or {}).items()}
         if head == "classification" and not id2label:
@@ -120,12 +126,21 @@ class PlainBert:
         self.layers = range(layers)
         # "mixed" precision: the encoder's matrix products in `matmul_dtype` (bfloat16, accumulated in float32 by
         # the CPU's kernels), everything else (residual stream, LayerNorm, softmax, heads) in the weights' dtype
-        self.low = {}
+        self.low, self.int8 = {}, {}
+        encoder = f"{prefix}encoder."
         if matmul_dtype is not None:
-            encoder = f"{prefix}encoder."
             self.low = {k: v.to(matmul_dtype) for k, v in self.w.items() if k.startswith(encoder) and v.ndim == 2}
+        if int8:  # dynamic int8: weights per output channel, activations per batch (the CPU's quantized kernels)
+            self.int8 = {
+                k.removesuffix(".weight"): int8_linear(v, self.w[k.removesuffix("weight") + "bias"])
+                for k, v in self.w.items()
+                if k.startswith(encoder) and v.ndim == 2
+            }
 
     def _linear(self, x: torch.Tensor, name: str) -> torch.Tensor:
+        quantized = self.int8.get(name)
+        if quantized is not None:
+            return quantized(x.float()).to(x.dtype)
         low = self.low.get(f"{name}.weight")
         if low is not None:
             return F.linear(x.to(low.dtype), low).to(x.dtype) + self.w[f"{name}.bias"]
@@ -189,6 +204,23 @@ class PlainBert:
         )
         bias = self.w.get("cls.predictions.decoder.bias", self.w.get("cls.predictions.bias"))
         return SimpleNamespace(logits=F.linear(hidden, decoder, bias))
+
+
+def int8_linear(weight: torch.Tensor, bias: torch.Tensor) -> torch.nn.Module:
+    """A dynamically quantized linear layer: int8 weights with a scale per output channel; the input is quantized
+    batch by batch (torch's quantized CPU kernels: fbgemm / oneDNN)."""
+    import warnings
+
+    from torch.ao.nn.quantized.dynamic import Linear
+
+    weight = weight.float().cpu()
+    scales = (weight.abs().amax(1) / 127).clamp_min(1e-8).double()
+    with warnings.catch_warnings():  # torch announces the quantized tensor types' retirement; they work here
+        warnings.simplefilter("ignore")
+        qweight = torch.quantize_per_channel(weight, scales, torch.zeros(len(scales), dtype=torch.long), 0, torch.qint8)
+    layer = Linear(weight.shape[1], weight.shape[0], dtype=torch.qint8)
+    layer.set_weight_bias(qweight, bias.float().cpu())
+    return layer
 
 
 def load_tokenizer(model_dir: str) -> PlainTokenizer | None:

@@ -1,0 +1,105 @@
+"""int8 and ONNX: `bertcli export` writes an ONNX model whose outputs match torch's (and says so), `predict` runs
+it, and `--quantize int8` stays within rounding of float32."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from tests.conftest import TINY_TRAINING, run_bertcli, run_cli
+
+pytest.importorskip("onnxruntime")
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory, tiny_model, sentiment_data):
+    out = tmp_path_factory.mktemp("export") / "classifier"
+    result = run_cli(
+        "finetune",
+        "cls",
+        "--model",
+        tiny_model,
+        "--output-dir",
+        out,
+        "--train-file",
+        sentiment_data["train"],
+        "--validation-file",
+        sentiment_data["validation"],
+        "--text-column",
+        "sentence",
+        "--epochs",
+        "3",
+        "--no-report",
+        *TINY_TRAINING,
+    )
+    assert result.code == 0, result.stderr
+    return out
+
+
+def texts(sentiment_data, n=60) -> list[str]:
+    return [line.split(",")[0] for line in sentiment_data["validation"].read_text().splitlines()[1 : n + 1]]
+
+
+def predictions(model, sentences, *extra) -> list[dict]:
+    result = run_bertcli("predict", "--model", model, *sentences, *extra)
+    assert result.code == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_onnx_export_matches_torch_and_predict_runs_it(classifier, sentiment_data, tmp_path):
+    out = tmp_path / "onnx"
+    result = run_bertcli("export", classifier, out)
+    assert result.code == 0, result.stderr
+    line = result.stdout.strip()
+    assert "largest output difference" in line and "argmax agrees 64 of 64" in line, line
+    assert float(line.split("largest output difference ")[1].split(";")[0]) < 1e-4
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json",
+        "model.onnx",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    ]
+    sentences = texts(sentiment_data)
+    exported, original = predictions(out, sentences), predictions(classifier, sentences)
+    assert [p["label"] for p in exported] == [p["label"] for p in original]
+    assert max(abs(a["score"] - b["score"]) for a, b in zip(exported, original)) < 1e-4
+    refused = run_bertcli("predict", "--model", out, "fine", "--quantize", "int8")
+    assert refused.code == 2 and "bertcli export --int8" in refused.stderr
+
+
+def test_int8_export_and_int8_predict_stay_close_to_float32(classifier, sentiment_data, tmp_path):
+    sentences = texts(sentiment_data)
+    original = predictions(classifier, sentences)
+    int8 = predictions(classifier, sentences, "--quantize", "int8")
+    assert sum(a["label"] == b["label"] for a, b in zip(int8, original)) >= 0.95 * len(sentences)
+    assert max(abs(a["score"] - b["score"]) for a, b in zip(int8, original)) < 0.1
+    assert any(a["score"] != b["score"] for a, b in zip(int8, original))  # it did quantize
+    out = tmp_path / "int8"
+    result = run_bertcli("export", classifier, out, "--int8")
+    assert result.code == 0 and "int8 ONNX" in result.stdout, result.stderr
+    exported = predictions(out, sentences)
+    assert sum(a["label"] == b["label"] for a, b in zip(exported, original)) >= 0.95 * len(sentences)
+
+
+def test_plain_int8_forward_against_transformers(classifier, sentiment_data):
+    """The plain forward's int8 layers, against transformers' float32 model on the same inputs."""
+    from bertcli.predict import plain_bert
+
+    model = plain_bert.load(str(classifier), "classification", torch.device("cpu"), torch.float32, int8=True)
+    reference = AutoModelForSequenceClassification.from_pretrained(classifier).eval()
+    batch = AutoTokenizer.from_pretrained(classifier)(texts(sentiment_data, 16), padding=True, return_tensors="pt")
+    with torch.no_grad():
+        want, got = reference(**batch).logits, model(**batch).logits
+    assert model.int8 and (want - got).abs().max() < 0.2 * want.abs().max()
+    assert (want.argmax(-1) == got.argmax(-1)).float().mean() >= 0.9
+
+
+def test_export_refuses_a_full_directory_and_bad_values(classifier, tmp_path):
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    result = run_bertcli("export", classifier, tmp_path / "full")
+    assert result.code == 2 and "--overwrite-output-dir" in result.stderr
+    assert run_bertcli("export", classifier, tmp_path / "o", "--samples", "2").code == 2
