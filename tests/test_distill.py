@@ -182,3 +182,50 @@ def test_bad_distillation_flags(teacher, sentiment_data, tmp_path):
     ):
         result = run_bertcli(*common, *extra)
         assert result.code == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result
+
+
+def test_general_distillation_on_raw_text(tmp_path):
+    """TinyBERT's general distillation from a teacher with no head at all: a 1-layer student of the 2-layer tiny
+    BERT gets closer to it on held-out text (the loss falls), and is written as a bare encoder that fine-tuning
+    takes as its starting point. With --mlm-weight (DistilBERT's triple loss) a teacher without an MLM head is
+    refused."""
+    import shutil
+
+    from transformers import AutoModel, BertModel
+
+    from tests import synthetic
+    from tests.test_plain_bert import save_random
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(synthetic.corpus(60, seed=9))
+    teacher = tmp_path / "encoder"
+    init = tmp_path / "init"
+    assert run_cli("init-model", init, "--size", "tiny", "--corpus", corpus, "--vocab-size", 300).code == 0
+    save_random(BertModel, teacher, init)
+    out = tmp_path / "general"
+    args = [
+        "distill",
+        "general",
+        "--teacher",
+        teacher,
+        "--train-file",
+        corpus,
+        "--max-seq-length",
+        "64",
+        "--batch-size",
+        "16",
+        "--lr",
+        "1e-3",
+        "--no-report",
+    ]
+    result = run_cli(*args, "--output-dir", out, "--max-steps", "60", "--eval-steps", "10", "--attention-weight", "1")
+    assert result.code == 0, result.stderr
+    evaluations = [
+        json.loads(line)["eval_loss"] for line in (out / "log.jsonl").read_text().splitlines() if "eval_loss" in line
+    ]
+    assert evaluations[-1] < 0.7 * evaluations[0], evaluations
+    assert json.loads((out / "config.json").read_text())["architectures"] == ["BertModel"]
+    assert AutoModel.from_pretrained(out).config.num_hidden_layers == 1
+    refused = run_cli(*args, "--output-dir", tmp_path / "mlm", "--max-steps", "2", "--mlm-weight", "1")
+    assert refused.code == 2 and "needs a teacher with a masked-LM head" in refused.stderr
+    shutil.rmtree(tmp_path / "mlm", ignore_errors=True)

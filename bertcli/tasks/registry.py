@@ -20,6 +20,7 @@ from bertcli.errors import BertcliError
 from bertcli.tasks.classification.options import ClassificationData, ClassificationOptions
 from bertcli.tasks.distillation.options import (
     ClassificationDistillationOptions,
+    GeneralDistillationOptions,
     QuestionAnsweringDistillationOptions,
 )
 from bertcli.tasks.pretraining.options import PretrainingData, PretrainingOptions
@@ -165,6 +166,31 @@ Example:
         model_flag=(
             ("--teacher", "--model", "-m"),
             "The teacher: a fine-tuned question-answering model directory. [required, unless --config names it]",
+        ),
+    ),
+    TaskSpec(
+        name="distill-general",
+        command=("distill", "general"),
+        help="""Distill a BERT on raw text, before any task: TinyBERT's general distillation (hidden states, attention
+maps, embeddings; the teacher needs no MLM head), or with --mlm-weight DistilBERT's triple loss.
+
+The student (a bare encoder, or with its MLM head) is a --model for `finetune` and a --student for `distill cls`.
+
+\b
+Examples:
+  bertcli distill general --teacher sentence-transformers/all-MiniLM-L6-v2 --student-size tinybert \\
+      --train-file corpus.txt --attention-weight 1 --output-dir runs/tiny-general
+  bertcli distill cls --teacher runs/sst2 --student runs/tiny-general --recipe sst2 --output-dir runs/sst2-tiny""",
+        panel="Distillation",
+        data=PretrainingData,
+        options=GeneralDistillationOptions,
+        task="bertcli.tasks.distillation.task:GeneralDistillationTask",
+        predictor="bertcli.predict.fill_mask:FillMaskPredictor",
+        writes=("BertModel", "BertForMaskedLM"),
+        reads=(),
+        model_flag=(
+            ("--teacher", "--model", "-m"),
+            "The teacher: any BERT model directory or hub name. [required, unless --config names it]",
         ),
     ),
 )

@@ -9,14 +9,17 @@ Evaluation, metrics and the saved output are the student's: a standard model of 
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import torch
 
 from bertcli.errors import BertcliError
 from bertcli.modeling import load_pretrained
-from bertcli.tasks.base import Models, TaskData
+from bertcli.tasks.base import Models, Task, TaskData
 from bertcli.tasks.classification.task import ClassificationTask
 from bertcli.tasks.distillation import losses
 from bertcli.tasks.distillation.students import from_teacher_layers, layer_map, of_size, teacher_layers
+from bertcli.tasks.pretraining.task import PretrainingTask
 from bertcli.tasks.question_answering.task import QuestionAnsweringTask
 
 LABEL_KEYS = ("labels", "start_positions", "end_positions", "next_sentence_label")
@@ -29,7 +32,7 @@ class Distillation:
 
     def build_models(self, data: TaskData) -> Models:
         o = self.cfg.options
-        teacher = super().build_models(data).trained["model"]  # cfg.model is the teacher
+        teacher = self._teacher(data)
         if o.student:
             student = self._load_student(o.student)
         elif o.student_size:
@@ -51,6 +54,9 @@ class Distillation:
                 )
             trained["projection"] = torch.nn.Linear(student_width, teacher_width)  # TinyBERT's W_h
         return Models(trained=trained, frozen={"teacher": teacher})
+
+    def _teacher(self, data: TaskData):
+        return super().build_models(data).trained["model"]  # the task's model of cfg.model: the teacher
 
     def _auto(self):
         import transformers
@@ -77,7 +83,7 @@ class Distillation:
             target = teacher(**{k: v for k, v in batch.items() if k not in LABEL_KEYS}, **extra)
         total = torch.zeros((), device=batch["input_ids"].device)
         if o.stage != "intermediate":
-            total = total + o.alpha * self.soft_loss(out, target) + (1 - o.alpha) * out.loss
+            total = total + self.prediction_loss(out, target, batch)
         if states:
             total = total + self.intermediate_loss(
                 out, target, batch["attention_mask"].bool(), student.config, teacher.config, models.get("projection")
@@ -108,6 +114,11 @@ class Distillation:
                 out.hidden_states[0], target.hidden_states[0], mask, projection
             )
         return total
+
+    def prediction_loss(self, out, target, batch) -> torch.Tensor:
+        """alpha x the soft targets + (1 - alpha) x the labels (the student's own loss)."""
+        o = self.cfg.options
+        return o.alpha * self.soft_loss(out, target) + (1 - o.alpha) * out.loss
 
     def soft_loss(self, out, target) -> torch.Tensor:
         raise NotImplementedError
@@ -147,3 +158,60 @@ class QuestionAnsweringDistillationTask(Distillation, QuestionAnsweringTask):
             losses.soft_cross_entropy(out.start_logits, target.start_logits, t)
             + losses.soft_cross_entropy(out.end_logits, target.end_logits, t)
         ) / 2
+
+
+class GeneralDistillationTask(Distillation, PretrainingTask):
+    """`bertcli distill general`: distillation on raw text, before any task. TinyBERT's (hidden states, attention
+    maps, embeddings: a teacher without an MLM head will do, such as a sentence-transformers model), or with
+    --mlm-weight DistilBERT's triple loss (the student's masked LM + the teacher's masked-LM predictions as soft
+    targets + hidden-state cosine), which needs a teacher with an MLM head. The student is written as a bare
+    encoder (BertModel), or with its MLM head: `finetune` and `distill cls --student` start from it."""
+
+    def _auto(self):
+        import transformers
+
+        return transformers.AutoModelForMaskedLM if self.cfg.options.mlm_weight else transformers.AutoModel
+
+    def _teacher(self, data: TaskData):
+        model, info = load_pretrained(
+            self._auto(), self.cfg.model, self.cfg.train.allow_pickle, output_loading_info=True
+        )
+        if self.cfg.options.mlm_weight and any(k.startswith("cls.") for k in info["missing_keys"]):
+            raise BertcliError(
+                f"--mlm-weight needs a teacher with a masked-LM head, and {self.cfg.model} has none: "
+                "drop --mlm-weight (TinyBERT's general distillation needs no head)"
+            )
+        return model
+
+    def _head_kwargs(self) -> dict:
+        return {}
+
+    def _wants_states(self) -> bool:
+        o = self.cfg.options
+        return bool(o.hidden_weight or o.attention_weight or o.embedding_weight)
+
+    def collate(self, features):
+        if self.cfg.options.mlm_weight:
+            return super().collate(features)  # masked, as pre-training is
+        return Task.collate(self, features)  # the text as it is
+
+    def prediction_loss(self, out, target, batch) -> torch.Tensor:
+        o = self.cfg.options
+        if not o.mlm_weight:
+            return torch.zeros((), device=batch["input_ids"].device)
+        chosen = batch["labels"] != -100
+        soft = losses.soft_cross_entropy(out.logits[chosen], target.logits[chosen], o.temperature)
+        return o.alpha * soft + o.mlm_weight * out.loss
+
+    def forward(self, models, batch):
+        """Evaluation: the distillation loss on held-out text (lower is better)."""
+        return SimpleNamespace(loss=self.loss(models, batch))
+
+    def metric_names(self, data: TaskData) -> list[str]:
+        return ["loss"]
+
+    def eval_outputs(self, outputs, batch):
+        return {"tokens": batch["attention_mask"].sum(1)}
+
+    def compute_metrics(self, outputs, data):
+        return {"eval_tokens": int(outputs["tokens"].sum())}, None
