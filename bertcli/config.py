@@ -291,12 +291,13 @@ def resolve(
     layers = [{"train": spec.options.train_defaults}]
     if recipe_name:
         recipe_layer = recipes.load_recipe(recipe_name)
-        if recipe_layer.get("task", spec.name) != spec.name:
+        own = {spec.name, getattr(spec, "recipes_of", None) or spec.name}  # distill cls takes cls's recipes
+        if recipe_layer.get("task", spec.name) not in own:
             raise BertcliError(
                 f"recipe '{recipe_name}' is for `{recipe_layer['task']}`, not `{spec.name}`: "
                 f"see `bertcli recipes list` for the recipes of each command"
             )
-        layers.append(recipe_layer)
+        layers.append({k: v for k, v in recipe_layer.items() if k != "task"})
     layers += [file_layer, _drop_none(flags)]
 
     merged: dict = {"task": spec.name}

@@ -41,6 +41,7 @@ class TaskSpec:
     reads: tuple[str, ...]  # architecture suffixes of the models it evaluates and predicts with (none: another
     # task's, as a distilled classifier is read as a classifier)
     model_flag: tuple[tuple[str, ...], str] | None = None  # --model's names and help, where the task means more
+    recipes_of: str | None = None  # the task whose recipes it takes as well as its own (distill cls: cls's)
 
     def task_class(self):
         return _load(self.task)
@@ -138,6 +139,7 @@ Examples:
         predictor="bertcli.predict.classification:ClassificationPredictor",
         writes=("BertForSequenceClassification",),
         reads=(),
+        recipes_of="cls",
         model_flag=(
             ("--teacher", "--model", "-m"),
             "The teacher: a fine-tuned classifier directory (bertcli's or any "
@@ -163,6 +165,7 @@ Example:
         predictor="bertcli.predict.question_answering:QuestionAnsweringPredictor",
         writes=("BertForQuestionAnswering",),
         reads=(),
+        recipes_of="squad",
         model_flag=(
             ("--teacher", "--model", "-m"),
             "The teacher: a fine-tuned question-answering model directory. [required, unless --config names it]",
@@ -188,6 +191,7 @@ Examples:
         predictor="bertcli.predict.fill_mask:FillMaskPredictor",
         writes=("BertModel", "BertForMaskedLM"),
         reads=(),
+        recipes_of="pretrain",
         model_flag=(
             ("--teacher", "--model", "-m"),
             "The teacher: any BERT model directory or hub name. [required, unless --config names it]",
