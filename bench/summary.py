@@ -12,6 +12,8 @@ ORDER = [
     "predict",
     "embed",
     "serve",
+    "distillation",
+    "distillation_squad",
     "startup",
     "gpu",
     "pretraining_gain_gpu",

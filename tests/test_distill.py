@@ -229,3 +229,95 @@ def test_general_distillation_on_raw_text(tmp_path):
     refused = run_cli(*args, "--output-dir", tmp_path / "mlm", "--max-steps", "2", "--mlm-weight", "1")
     assert refused.code == 2 and "needs a teacher with a masked-LM head" in refused.stderr
     shutil.rmtree(tmp_path / "mlm", ignore_errors=True)
+
+
+def test_question_answering_distillation_runs_and_keeps_the_task(tmp_path):
+    """A tiny QA teacher distilled into one of its layers: the output is a QA model that predict answers with."""
+    from tests import synthetic
+
+    rows = synthetic.qa(300, seed=7)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("".join(r["question"] + "\n" + r["context"] + "\n" for r in rows))
+    assert run_cli("init-model", tmp_path / "init", "--size", "tiny", "--corpus", corpus, "--vocab-size", 400).code == 0
+    data = [
+        "--train-file",
+        synthetic.write_jsonl(tmp_path / "train.jsonl", rows[:250]),
+        "--validation-file",
+        synthetic.write_squad_json(tmp_path / "dev.json", rows[250:]),
+        "--max-seq-length",
+        "64",
+        "--doc-stride",
+        "16",
+        "--max-query-length",
+        "16",
+        "--lr",
+        "1e-3",
+        "--batch-size",
+        "16",
+        "--no-report",
+    ]
+    teacher = run_cli(
+        "finetune", "squad", "--model", tmp_path / "init", "--output-dir", tmp_path / "teacher", *data, "--epochs", "3"
+    )
+    assert teacher.code == 0, teacher.stderr
+    student = run_cli(
+        "distill",
+        "squad",
+        "--teacher",
+        tmp_path / "teacher",
+        "--output-dir",
+        tmp_path / "student",
+        *data,
+        "--epochs",
+        "2",
+    )
+    assert student.code == 0, student.stderr
+    config = json.loads((tmp_path / "student" / "config.json").read_text())
+    assert config["architectures"] == ["BertForQuestionAnswering"] and config["num_hidden_layers"] == 1
+    metrics = student.metrics(tmp_path / "student")
+    assert {"exact_match", "f1"} <= set(metrics) and (tmp_path / "student" / "predictions.json").is_file()
+
+
+def test_a_transfer_set_of_unlabelled_texts(teacher, sentiment_data, tmp_path):
+    """Unlabelled texts learnt from the teacher's predictions alone: they join the training examples, and a run on
+    them and no more labels than before still reaches the teacher."""
+    from tests import synthetic
+
+    transfer = tmp_path / "transfer.txt"
+    transfer.write_text("".join(text + "\n" for text, _ in synthetic.sentiment(300, seed=13)))
+    result = run_cli(
+        "distill",
+        "cls",
+        "--teacher",
+        teacher,
+        "--output-dir",
+        tmp_path / "out",
+        "--train-file",
+        sentiment_data["train"],
+        "--validation-file",
+        sentiment_data["validation"],
+        "--text-column",
+        "sentence",
+        "--transfer-file",
+        transfer,
+        "--epochs",
+        "2",
+        "--no-report",
+        *TINY_TRAINING,
+    )
+    assert result.code == 0, result.stderr
+    assert "Transfer set: 300 unlabelled texts beside 600 labelled ones" in result.stdout
+    assert "Training: 900 examples" in result.stdout and result.metrics(tmp_path / "out")["accuracy"] >= 0.95
+    missing = run_cli(
+        "distill",
+        "cls",
+        "--teacher",
+        teacher,
+        "--output-dir",
+        tmp_path / "o2",
+        "--train-file",
+        sentiment_data["train"],
+        "--transfer-file",
+        tmp_path / "none.txt",
+    )
+    assert missing.code == 2 and "--transfer-file not found" in missing.stderr

@@ -5,6 +5,7 @@ distillation), so that a distillation run takes every flag of the run it distill
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from bertcli.config import TaskOptions, TrainConfig, setting
@@ -71,7 +72,15 @@ class DistillationOptions(TaskOptions):
 
 @dataclass
 class ClassificationDistillationOptions(ClassificationOptions, DistillationOptions):
-    pass
+    transfer_file: str | None = setting(
+        help="Unlabelled texts (txt, one a line; or a table with the text column) the student also learns from: "
+        "the teacher's predictions are their targets.",
+    )
+
+    def check(self, train: TrainConfig) -> None:
+        super().check(train)
+        if self.transfer_file and not Path(self.transfer_file).is_file():
+            raise BertcliError(f"--transfer-file not found: {self.transfer_file}")
 
 
 @dataclass

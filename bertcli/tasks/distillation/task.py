@@ -9,13 +9,16 @@ Evaluation, metrics and the saved output are the student's: a standard model of 
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 
 import torch
 
+from bertcli.data import drop_empty_texts, load_file, require_columns
 from bertcli.errors import BertcliError
 from bertcli.modeling import load_pretrained
 from bertcli.tasks.base import Models, Task, TaskData
+from bertcli.tasks.classification.labels import LabelSpace
 from bertcli.tasks.classification.task import ClassificationTask
 from bertcli.tasks.distillation import losses
 from bertcli.tasks.distillation.students import from_teacher_layers, layer_map, of_size, teacher_layers
@@ -23,6 +26,7 @@ from bertcli.tasks.pretraining.task import PretrainingTask
 from bertcli.tasks.question_answering.task import QuestionAnsweringTask
 
 LABEL_KEYS = ("labels", "start_positions", "end_positions", "next_sentence_label")
+UNLABELLED = -100  # the label of a transfer-set text: the teacher's prediction is its only target
 
 
 class Distillation:
@@ -137,6 +141,42 @@ class ClassificationDistillationTask(Distillation, ClassificationTask):
             "label2id": config.label2id,
             "problem_type": config.problem_type,
         }
+
+    def load_data(self, training: bool) -> TaskData:
+        """The task's data, and with --transfer-file unlabelled texts besides: the teacher's predictions are their
+        only targets (a transfer set, the distillation's own data augmentation)."""
+        import datasets
+
+        data = super().load_data(training)
+        transfer = self.cfg.options.transfer_file
+        if not (training and transfer):
+            return data
+        if data.info.problem_type != "single_label_classification":
+            raise BertcliError("--transfer-file takes single-label classification only")
+        d = self.cfg.data
+        table = load_file(transfer)
+        column = d.text_column if d.text_column in table.column_names else "text"
+        require_columns(table, {"--text-column": column}, transfer)
+        table = drop_empty_texts(table.select_columns([column]), [column], transfer)
+        if column != d.text_column:
+            table = table.rename_column(column, d.text_column)
+        unlabelled = table.add_column(d.label_column, [UNLABELLED] * len(table))
+        if d.text_pair_column:
+            raise BertcliError("--transfer-file takes single texts: it does not apply to sentence pairs")
+        features = self._featurize(unlabelled, LabelSpace(data.info.problem_type, data.info.names, None), "transfer")
+        train = datasets.concatenate_datasets([data.train, features.cast(data.train.features)])
+        print(f"Transfer set: {len(features)} unlabelled texts beside {len(data.train)} labelled ones")
+        return dataclasses.replace(data, train=train)
+
+    def prediction_loss(self, out, target, batch) -> torch.Tensor:
+        """As every distillation's, with the labels' loss over the labelled rows only (a transfer set has none)."""
+        o = self.cfg.options
+        labels = batch["labels"]
+        known = labels != UNLABELLED
+        if known.all() or labels.dim() > 1:
+            return super().prediction_loss(out, target, batch)
+        hard = torch.nn.functional.cross_entropy(out.logits[known].float(), labels[known]) if known.any() else 0.0
+        return o.alpha * self.soft_loss(out, target) + (1 - o.alpha) * hard
 
     def soft_loss(self, out, target) -> torch.Tensor:
         _, problem_type = self._model_labels()  # the teacher's
