@@ -189,3 +189,42 @@ def corpus(n_documents: int, seed: int) -> str:
             sentences.append(" ".join(words) + " .")
         documents.append("\n".join(sentences))
     return "\n\n".join(documents) + "\n"
+
+
+PEOPLE = [["john", "smith"], ["mary", "jones"], ["anna"], ["peter", "van", "dyke"], ["li", "wei"]]
+PLACES = [["paris"], ["new", "york"], ["berlin"], ["rio", "de", "janeiro"], ["kyoto"]]
+COMPANIES = [["acme", "corp"], ["globex"], ["initech"], ["umbrella", "group"]]
+ENTITY_WORDS = {"PER": PEOPLE, "LOC": PLACES, "ORG": COMPANIES}
+
+
+def ner(n: int, seed: int, scheme: str = "BIO") -> list[dict]:
+    """{"tokens", "tags"}: filler words around one to three entities drawn from small lists of names, tagged in
+    BIO or BIOES; an entity word is recognisable by itself, so a tiny model learns the task."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        tokens, tags = _filler(rng, rng.randint(1, 4)), []
+        tags = ["O"] * len(tokens)
+        for _ in range(rng.randint(1, 3)):
+            kind = rng.choice(sorted(ENTITY_WORDS))
+            words = rng.choice(ENTITY_WORDS[kind])
+            if scheme == "BIOES" and len(words) == 1:
+                entity_tags = [f"S-{kind}"]
+            elif scheme == "BIOES":
+                entity_tags = [f"B-{kind}"] + [f"I-{kind}"] * (len(words) - 2) + [f"E-{kind}"]
+            else:
+                entity_tags = [f"B-{kind}"] + [f"I-{kind}"] * (len(words) - 1)
+            filler = _filler(rng, rng.randint(1, 3))
+            tokens += words + filler
+            tags += entity_tags + ["O"] * len(filler)
+        rows.append({"tokens": tokens, "tags": tags})
+    return rows
+
+
+def write_conll(path: Path, rows: list[dict], docstart: bool = True) -> Path:
+    """CoNLL-2003's layout: `token POS chunk TAG` lines (dummy POS and chunk), blank lines between sentences."""
+    lines = ["-DOCSTART- -X- -X- O", ""] if docstart else []
+    for row in rows:
+        lines += [f"{token} NN I-NP {tag}" for token, tag in zip(row["tokens"], row["tags"])] + [""]
+    path.write_text("\n".join(lines) + "\n")
+    return path

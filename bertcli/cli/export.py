@@ -49,10 +49,14 @@ def export(
         raise BertcliError(f"--samples must be at least 8, got {samples}")
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite_output_dir:
         raise BertcliError(f"{out} already exists and is not empty: pass --overwrite-output-dir or choose another OUT")
-    predictor = registry.for_model(model).predictor_class()
-    if predictor.plain_head not in ("classification", "question-answering", "fill-mask"):
-        raise BertcliError(f"{model}: export covers classification, question answering and fill-mask models")
+    from bertcli.predict.onnx import OUTPUTS
     from bertcli.predict.onnx import export as write
+
+    predictor = registry.for_model(model).predictor_class()
+    if predictor.plain_head not in OUTPUTS:
+        raise BertcliError(
+            f"{model}: export covers classification, question answering, token classification and fill-mask models"
+        )
 
     parity = write(model, out, predictor.plain_head, predictor.model_class, int8, allow_pickle, samples)
     kind = "int8 " if int8 else ""

@@ -24,6 +24,7 @@ OUTPUTS = {  # the head's outputs, by the head plain_bert would run
     "classification": ["logits"],
     "fill-mask": ["logits"],
     "question-answering": ["start_logits", "end_logits"],
+    "token-classification": ["logits"],
 }
 INPUTS = ["input_ids", "token_type_ids", "attention_mask"]
 

@@ -6,7 +6,8 @@ transformers about 1 s more and its model classes about 2 s more: more than the 
 sentences. For the standard BERT heads the predictor therefore reads `config.json` and `model.safetensors` itself
 and runs this forward: the arithmetic of transformers' `BertModel` in eval mode (embeddings and LayerNorm; per layer,
 SDPA self-attention and a feed-forward, each added back and LayerNorm-ed), then the pooler + classifier, the
-QA span head or the MLM head. Logits equal transformers' to float rounding (tests compare every head).
+QA span head, the token classifier or the MLM head. Logits equal transformers' to float rounding (tests compare
+every head).
 
 `load` returns None for a model it does not cover (another model or attention type, relative positions, an
 activation not listed below, sharded or pickled weights); the predictor then uses transformers' class.
@@ -27,6 +28,7 @@ HEAD_MODULES = {  # the heads this forward runs, and the weights each reads besi
     "encoder": (),  # the hidden states of every layer and the pooler's output, where there is a pooler: embeddings
     "classification": ("{prefix}pooler.dense", "classifier"),
     "question-answering": ("qa_outputs",),
+    "token-classification": ("classifier",),
     "fill-mask": ("cls.predictions.transform.dense", "cls.predictions.transform.LayerNorm"),
 }
 ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu}  # transformers' "gelu" is the exact (erf) GELU, as here
@@ -105,7 +107,7 @@ class PlainBert:
         int8: bool = False,
     ):
         id2label = {int(i): label for i, label in (config.get("id2label") or {}).items()}
-        if head == "classification" and not id2label:
+        if head in ("classification", "token-classification") and not id2label:
             id2label = {i: f"LABEL_{i}" for i in range(len(weights["classifier.bias"]))}
         self.config = SimpleNamespace(
             max_position_embeddings=config.get("max_position_embeddings", 512),
@@ -194,6 +196,8 @@ class PlainBert:
         if self.head == "classification":
             pooled = torch.tanh(self._linear(states[:, 0], f"{self.prefix}pooler.dense"))
             return SimpleNamespace(logits=self._linear(pooled, "classifier"))
+        if self.head == "token-classification":
+            return SimpleNamespace(logits=self._linear(states, "classifier"))
         if self.head == "question-answering":
             start, end = self._linear(states, "qa_outputs").unbind(-1)
             return SimpleNamespace(start_logits=start, end_logits=end)

@@ -96,7 +96,7 @@ class Fields:
                     f"name the right one with --{field.replace('_', '-')}-column"
                 )
             value = row[name]
-            record[field] = "" if value is None else str(value)
+            record[field] = "" if value is None else value if isinstance(value, list) else str(value)  # list: words
             used.add(name)
         if self.id_column in row:
             record["id"] = row[self.id_column]

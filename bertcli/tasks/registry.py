@@ -25,6 +25,7 @@ from bertcli.tasks.distillation.options import (
 )
 from bertcli.tasks.pretraining.options import PretrainingData, PretrainingOptions
 from bertcli.tasks.question_answering.options import QuestionAnsweringData, QuestionAnsweringOptions
+from bertcli.tasks.token_classification.options import TokenClassificationData, TokenClassificationOptions
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,27 @@ Examples:
         predictor="bertcli.predict.question_answering:QuestionAnsweringPredictor",
         writes=("BertForQuestionAnswering",),
         reads=("ForQuestionAnswering",),
+    ),
+    TaskSpec(
+        name="ner",
+        command=("finetune", "ner"),
+        help="""Fine-tune BertForTokenClassification: a tag for every word (named entities, parts of speech).
+
+Words with their tags, from CoNLL-style text or a table of token and tag lists; BIO and BIOES tags are scored as
+entities (precision, recall and F1, as conlleval and seqeval count them), other tags word by word (accuracy).
+Long sentences are cut into windows between words.
+
+\b
+Examples:
+  bertcli finetune ner --recipe conll2003 --model google-bert/bert-base-cased --output-dir runs/conll
+  bertcli finetune ner --model runs/mini --train-file train.conll --validation-file dev.conll --output-dir runs/ner""",
+        panel="Token classification",
+        data=TokenClassificationData,
+        options=TokenClassificationOptions,
+        task="bertcli.tasks.token_classification.task:TokenClassificationTask",
+        predictor="bertcli.predict.token_classification:TokenClassificationPredictor",
+        writes=("BertForTokenClassification",),
+        reads=("ForTokenClassification",),
     ),
     TaskSpec(
         name="pretrain",
