@@ -72,7 +72,7 @@ def test_what_it_does_not_cover_falls_back_to_transformers(tiny_model, tmp_path)
     cpu = torch.device("cpu")
     assert plain_bert.load(str(tmp_path / "tanh"), "classification", cpu, torch.float32) is None  # activation
     assert plain_bert.load(str(tmp_path / "plain"), "question-answering", cpu, torch.float32) is None  # head
-    assert plain_bert.load(str(tmp_path / "plain"), "token-classification", cpu, torch.float32) is None  # unknown
+    assert plain_bert.load(str(tmp_path / "plain"), "summarization", cpu, torch.float32) is None  # unknown
     assert plain_bert.load(str(tmp_path / "plain"), None, cpu, torch.float32) is None  # a predictor with none
     renamed = tmp_path / "renamed"  # weight names of another convention (an old checkpoint's LayerNorm.gamma)
     save_random(BertForSequenceClassification, renamed, tiny_model)

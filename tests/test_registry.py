@@ -17,6 +17,7 @@ import pytest
 from bertcli import recipes
 from bertcli.config import TrainConfig, resolve
 from bertcli.tasks import registry
+from tests import synthetic
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "demo" / "data"
@@ -69,17 +70,19 @@ TRAIN_FILES = {
     "distill-cls": DEMO / "train.csv",
     "distill-squad": DEMO / "train.csv",
     "distill-general": DEMO / "pretrain.txt",
+    "ner": None,  # written by the test: a CoNLL file
 }
 
 
 @pytest.mark.parametrize("spec", registry.TASKS, ids=lambda s: s.name)
 def test_help_shows_the_defaults_the_run_uses(spec, tmp_path):
     entries = help_entries(bertcli_help(*spec.command))
+    train_file = TRAIN_FILES[spec.name] or synthetic.write_conll(tmp_path / "train.conll", synthetic.ner(20, seed=0))
     cfg = resolve(
         spec,
         None,
         None,
-        {"model": "m", "output_dir": str(tmp_path / "out"), "data": {"train_file": str(TRAIN_FILES[spec.name])}},
+        {"model": "m", "output_dir": str(tmp_path / "out"), "data": {"train_file": str(train_file)}},
     )
     sections = {
         "data": (spec.data, cfg.data),
