@@ -109,11 +109,43 @@ def train_wordpiece(files: list[str], vocab_size: int, lowercase: bool):
         if not Path(f).is_file():
             raise BertcliError(f"corpus file not found: {f}")
     trainer = BertWordPieceTokenizer(lowercase=lowercase, strip_accents=lowercase)
-    trainer.train([str(f) for f in files], vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False)
+    # BERT cuts Chinese text into characters: every one seen is kept as a token (the trainer's default alphabet of
+    # 1000 characters would turn the rarer ones into [UNK]), besides the usual 1000 for everything else.
+    alphabet = 1000 + len(cjk_characters(files))
+    trainer.train(
+        [str(f) for f in files],
+        vocab_size=vocab_size,
+        limit_alphabet=alphabet,
+        special_tokens=SPECIAL_TOKENS,
+        show_progress=False,
+    )
     vocab = trainer.get_vocab()
     if len(vocab) <= len(SPECIAL_TOKENS):
         raise BertcliError(f"corpus {', '.join(files)} holds no text to build a vocabulary from")
     return BertTokenizer(vocab=vocab, do_lower_case=lowercase, strip_accents=lowercase)
+
+
+# The code-point blocks BERT's basic tokenizer splits into single characters (CJK ideographs).
+CJK_RANGES = [
+    (0x4E00, 0x9FFF),
+    (0x3400, 0x4DBF),
+    (0x20000, 0x2A6DF),
+    (0x2A700, 0x2B73F),
+    (0x2B740, 0x2B81F),
+    (0x2B820, 0x2CEAF),
+    (0xF900, 0xFAFF),
+    (0x2F800, 0x2FA1F),
+]
+
+
+def cjk_characters(files: list[str]) -> set[str]:
+    """The distinct CJK ideographs in text files."""
+    seen: set[str] = set()
+    for f in files:
+        with open(f, encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                seen.update(line)
+    return {c for c in seen if any(lo <= ord(c) <= hi for lo, hi in CJK_RANGES)}
 
 
 def create_model(size: str, vocab_size: int, max_position_embeddings: int = 512):

@@ -22,7 +22,8 @@ from bertcli.errors import BertcliError
 TABLE_FORMATS = (".csv", ".tsv", ".json", ".jsonl", ".parquet")  # one document a row, in --text-column
 TOP_HEADING = re.compile(r"^= [^=].* =$")  # WikiText article title: " = Homarus gammarus = "
 SUB_HEADING = re.compile(r"^(= ){2,}.*( =){2,}$")
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])")
+# After . ! ? and a space, before what starts a sentence; after 。！？ (no space), not before a closing quote.
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])|(?<=[。！？])(?![”’」』）])\s*")
 
 
 def load_documents(data, split: str, with_extra_sources: bool) -> datasets.Dataset:

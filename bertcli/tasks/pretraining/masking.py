@@ -3,7 +3,9 @@
 Of the tokens that may be chosen (never [CLS], [SEP] or padding), each is chosen with probability
 `mlm_probability`; of the chosen, 80% become [MASK], 10% a random token, 10% stay as they are. Labels hold
 the original token at chosen positions and -100 elsewhere. With whole-word masking, words are chosen instead
-of tokens: a chosen word's WordPiece pieces ("##...") are all chosen with it.
+of tokens: a chosen word's WordPiece pieces ("##...") are all chosen with it, and so are the tokens a word
+segmenter marked as continuing its word (`word_continues`: Chinese words, which the tokenizer cuts into
+characters, whole-word masked over jieba's words).
 """
 
 from __future__ import annotations
@@ -27,14 +29,24 @@ class Masker:
         self.whole_word = whole_word
 
     def __call__(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, generator: torch.Generator | None = None
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        generator: torch.Generator | None = None,
+        word_continues: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(corrupted input_ids, labels) for a batch (batch, length)."""
+        """(corrupted input_ids, labels) for a batch (batch, length); `word_continues` (same shape, 0/1) marks
+        tokens that continue the word before them, besides "##" pieces."""
         candidates = attention_mask.bool() & ~torch.isin(input_ids, self.special_ids)
         draw = torch.rand(input_ids.shape, generator=generator)
         if self.whole_word:
             # a word starts at a non-"##" token; special tokens and padding are boundaries too
-            word_start = ~candidates | ~self.is_continuation[input_ids]
+            continues = self.is_continuation[input_ids]
+            if word_continues is not None:
+                continues = continues | word_continues.bool()
+            # a word also starts after [CLS] or [SEP]: a segment cut inside a word begins with the word's rest
+            after_boundary = torch.nn.functional.pad(~candidates[:, :-1], (1, 0), value=True)
+            word_start = ~candidates | ~continues | after_boundary
             positions = torch.arange(input_ids.shape[1]).expand_as(input_ids)
             # each token's word starts at the latest word start at or before it
             start_of_word = torch.where(word_start, positions, 0).cummax(dim=1).values

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from bertcli.config import DataSource, TaskOptions, TrainConfig, setting
 from bertcli.errors import BertcliError
@@ -48,6 +49,11 @@ class PretrainingOptions(TaskOptions):
         "full-length segments (BertForMaskedLM).",
     )
     whole_word_masking: bool = setting(False, help="Mask all WordPiece pieces of a chosen word together.")
+    word_segmenter: Literal["jieba"] | None = setting(
+        help="With --whole-word-masking, the words to mask whole: jieba's Chinese words (each a run of "
+        "character tokens; pip install jieba), not the tokenizer's.",
+        default_text="the tokenizer's words",
+    )
     short_seq_prob: float = setting(0.1, help="Share of instances shorter than --max-seq-length.")
     preprocessing_workers: int = setting(1, help="Processes for tokenizing and building instances.")
 
@@ -57,6 +63,17 @@ class PretrainingOptions(TaskOptions):
             raise BertcliError(f"--mlm-probability must be between 0 and 1, got {self.mlm_probability}")
         if not 0 <= self.short_seq_prob <= 1:
             raise BertcliError(f"--short-seq-prob must be between 0 and 1, got {self.short_seq_prob}")
+        if self.word_segmenter and not self.whole_word_masking:
+            raise BertcliError(
+                "--word-segmenter chooses the words that whole-word masking masks: add --whole-word-masking"
+            )
+        if self.word_segmenter == "jieba":
+            try:
+                import jieba  # noqa: F401
+            except ImportError:
+                raise BertcliError(
+                    "--word-segmenter jieba needs the jieba package: pip install jieba (or bertcli[chinese])"
+                ) from None
         if self.preprocessing_workers < 1:
             raise BertcliError(f"--preprocessing-workers must be at least 1, got {self.preprocessing_workers}")
 

@@ -9,6 +9,7 @@ task's forward runs the masked-LM head on the masked positions only.
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from bertcli.tasks.pretraining.masking import Masker
 
 
 class PretrainingTask(Task):
+    sequence_pad_values = {**Task.sequence_pad_values, "word_continues": 0}
+
     def __init__(self, cfg, tokenizer, model_config, pad_to_multiple_of=None):
         super().__init__(cfg, tokenizer, model_config, pad_to_multiple_of)
         if tokenizer.mask_token_id is None:
@@ -57,9 +60,7 @@ class PretrainingTask(Task):
 
         def tokenize(batch):
             flat = [s for sentences in batch["sentences"] for s in sentences]
-            ids = tokenizer(flat, add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False)[
-                "input_ids"
-            ]
+            ids = segmented_ids(tokenizer, flat, o.word_segmenter)
             out, k = [], 0
             for sentences in batch["sentences"]:
                 out.append([x for x in ids[k : k + len(sentences)] if x])
@@ -70,7 +71,7 @@ class PretrainingTask(Task):
         tokenized = map_cached(
             documents,
             tokenize,
-            {"task": "pretrain-tokens-v1", "tokenizer": fingerprint},
+            {"task": "pretrain-tokens-v1", "tokenizer": fingerprint, "segmenter": o.word_segmenter},
             desc=f"Tokenizing {split}",
             remove_columns=["sentences"],
             num_proc=workers,
@@ -88,6 +89,8 @@ class PretrainingTask(Task):
             rows = {"input_ids": [], "token_type_ids": [], "length": []}
             if nsp:
                 rows["next_sentence_label"] = []
+            if o.word_segmenter:
+                rows["word_continues"] = []
             for tokens, index in zip(batch["tokens"], indices):
                 rng = random.Random(seed * 1_000_003 + index)  # the same instances whatever the batching
                 if nsp:
@@ -102,12 +105,16 @@ class PretrainingTask(Task):
                     for piece in packed_segments(tokens, max_len):
                         rows["input_ids"].append([cls, *piece, sep])
                         rows["token_type_ids"].append([0] * (len(piece) + 2))
+            if o.word_segmenter:  # a segmented word's later tokens came as -(id + 1)
+                rows["word_continues"] = [[int(t < 0) for t in ids] for ids in rows["input_ids"]]
+                rows["input_ids"] = [[t if t >= 0 else -t - 1 for t in ids] for ids in rows["input_ids"]]
             rows["length"] = [len(ids) for ids in rows["input_ids"]]
             return rows
 
         settings = {
             "task": "pretrain-instances-v1",
             "tokenizer": fingerprint,
+            "segmenter": o.word_segmenter,
             "max_length": max_len,
             "nsp": nsp,
             "short_seq_prob": short,
@@ -128,7 +135,9 @@ class PretrainingTask(Task):
         generator = None
         if "index" in batch:  # evaluation: the same masks every time
             generator = torch.Generator().manual_seed(self.cfg.train.seed + int(batch["index"][0]))
-        batch["input_ids"], batch["labels"] = self.masker(batch["input_ids"], batch["attention_mask"], generator)
+        batch["input_ids"], batch["labels"] = self.masker(
+            batch["input_ids"], batch["attention_mask"], generator, batch.pop("word_continues", None)
+        )
         return batch
 
     # --- model --------------------------------------------------------------------------------------
@@ -207,3 +216,22 @@ class MaskedPositionsOutput(ModelOutput):
     loss: torch.Tensor | None = None
     prediction_logits: torch.Tensor | None = None  # (masked tokens, vocabulary)
     seq_relationship_logits: torch.Tensor | None = None
+
+
+def segmented_ids(tokenizer, sentences: list[str], segmenter: str | None) -> list[list[int]]:
+    """Each sentence's token ids. With a word segmenter, a token that continues the segmenter's word (a Chinese
+    word's second character, a word's "##" piece) comes as -(id + 1), so that whole-word masking keeps the word
+    together through instance building."""
+    plain = {"add_special_tokens": False, "return_attention_mask": False, "return_token_type_ids": False}
+    if segmenter is None:
+        return tokenizer(sentences, **plain)["input_ids"]
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)  # not its "Building prefix dict..." lines on every run
+    words = [jieba.lcut(sentence) for sentence in sentences]
+    encoded = tokenizer(words, is_split_into_words=True, **plain)
+    out = []
+    for i, ids in enumerate(encoded["input_ids"]):
+        word_ids = encoded.word_ids(i)
+        out.append([t if k == 0 or word_ids[k] != word_ids[k - 1] else -t - 1 for k, t in enumerate(ids)])
+    return out
