@@ -1,0 +1,214 @@
+"""Chinese: does pre-training a character-level mini BERT on the Chinese text available offline make it better,
+and does whole-word masking over jieba's words beat masking single characters at the same budget?
+
+Corpus: the MSRA NER training sentences (never its test sentences) and the training half of the review fragments
+(bench/offline_data.py), documents of 8 sentences. A `mini` BERT (4 layers of 256) with a vocabulary built here
+(every character a token), then masked-LM pre-training (no NSP) two ways at the same steps, batch and seed:
+  - character masking (Google's Chinese BERT);
+  - whole-word masking over jieba's words (`--whole-word-masking --word-segmenter jieba`, Chinese-BERT-wwm).
+Each of the two, and the random initial model, fine-tuned:
+  - on MSRA NER (a sample of the training sentences; the 5,000 test sentences scored), entity F1, mean of 2 seeds;
+  - as a sentiment classifier on the review fragments (deduplicated, split so no fragment is in both halves).
+Stages are kept under bench/work/zh-* and reused by a rerun.
+
+    python bench/chinese.py [--pretrain-steps 800] [--ner-train 8000]     # results in bench/results/chinese.*
+"""
+
+import argparse
+import json
+import statistics
+import sys
+
+from common import BIN, WORK, markdown, run_measured, write_results
+from offline_data import msra, reviews, sample, write_jsonl
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pretrain-steps", type=int, default=800, help="masked-LM steps of batch 32 (each way)")
+    parser.add_argument("--ner-train", type=int, default=8000, help="MSRA training sentences for fine-tuning")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    return parser.parse_args(argv)
+
+
+def stage(name: str, command: list) -> dict:
+    """Run a bertcli command writing WORK/name unless its metrics.json is there already."""
+    out = WORK / name
+    if not (out / "metrics.json").is_file():
+        print(f"bench: {name} ...", flush=True)
+        run_measured(
+            [BIN / "bertcli", *command, "--output-dir", out, "--overwrite-output-dir"], log=WORK / f"{name}.log"
+        )
+    return json.loads((out / "metrics.json").read_text())
+
+
+def corpus() -> str:
+    path = WORK / "zh-corpus.txt"
+    if not path.is_file():
+        sentences = ["".join(r["tokens"]) for r in msra("train")] + [r["text"] for r in reviews()[0]]
+        path.write_text("".join("\n".join(sentences[i : i + 8]) + "\n\n" for i in range(0, len(sentences), 8)))
+    return str(path)
+
+
+def initial_model() -> str:
+    """A random mini BERT with a vocabulary built from the corpus (every Chinese character a token)."""
+    out = WORK / "zh-mini-init"
+    if not (out / "config.json").is_file():
+        run_measured([BIN / "bertcli", "init-model", out, "--size", "mini", "--corpus", corpus(), "--vocab-size", 8000])
+    return str(out)
+
+
+def pretrained(masking: str, steps: int) -> str:
+    """The mini BERT after `steps` of masked-LM pre-training, with character or jieba whole-word masking."""
+    name = f"zh-pretrain-{masking}-{steps}"
+    extra = ["--whole-word-masking", "--word-segmenter", "jieba"] if masking == "wwm" else []
+    stage(
+        name,
+        [
+            "pretrain",
+            "--model",
+            initial_model(),
+            "--train-file",
+            corpus(),
+            "--no-nsp",
+            *extra,
+            "--max-steps",
+            str(steps),
+            "--batch-size",
+            "32",
+            "--max-seq-length",
+            "128",
+            "--lr",
+            "5e-4",
+            "--warmup-ratio",
+            "0.05",
+            "--validation-split-percentage",
+            "1",
+            "--save-steps",
+            "200",
+            "--logging-steps",
+            "50",
+            "--no-report",
+        ],
+    )
+    return str(WORK / name)
+
+
+def msra_files(n: int) -> tuple[str, str]:
+    """A sample of MSRA's training sentences and all its test sentences, M- tags written as I- (standard BIOES,
+    read the same way by bertcli and seqeval)."""
+
+    def standard(rows):
+        return [{"tokens": r["tokens"], "tags": [t.replace("M-", "I-", 1) for t in r["tags"]]} for r in rows]
+
+    train = WORK / f"zh-msra-train-{n}.jsonl"
+    if not train.is_file():
+        write_jsonl(train, standard(sample(msra("train"), n)))
+    test = WORK / "zh-msra-test.jsonl"
+    if not test.is_file():
+        write_jsonl(test, standard(msra("test")))
+    return str(train), str(test)
+
+
+def review_files() -> tuple[str, str]:
+    train, test = WORK / "zh-reviews-train.jsonl", WORK / "zh-reviews-test.jsonl"
+    if not test.is_file():
+        rows = reviews()
+        write_jsonl(train, rows[0])
+        write_jsonl(test, rows[1])
+    return str(train), str(test)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    WORK.mkdir(parents=True, exist_ok=True)
+    models = {
+        "random init": initial_model(),
+        "pre-trained, character masking": pretrained("char", args.pretrain_steps),
+        "pre-trained, jieba whole-word masking": pretrained("wwm", args.pretrain_steps),
+    }
+    ner_train, ner_test = msra_files(args.ner_train)
+    cls_train, cls_test = review_files()
+    results = {}
+    for name, model in models.items():
+        tag = model.rsplit("/", 1)[-1]
+        ner = [
+            stage(
+                f"zh-ner-{tag}-seed{seed}",
+                [
+                    "finetune",
+                    "ner",
+                    "--model",
+                    model,
+                    "--train-file",
+                    ner_train,
+                    "--validation-file",
+                    ner_test,
+                    "--epochs",
+                    "2",
+                    "--batch-size",
+                    "32",
+                    "--lr",
+                    "3e-4",
+                    "--max-seq-length",
+                    "128",
+                    "--seed",
+                    str(seed),
+                    "--save-steps",
+                    "0",
+                    "--no-report",
+                ],
+            )
+            for seed in args.seeds
+        ]
+        sentiment = stage(
+            f"zh-sentiment-{tag}",
+            [
+                "finetune",
+                "cls",
+                "--model",
+                model,
+                "--train-file",
+                cls_train,
+                "--validation-file",
+                cls_test,
+                "--text-column",
+                "text",
+                "--epochs",
+                "2",
+                "--batch-size",
+                "32",
+                "--lr",
+                "3e-4",
+                "--max-seq-length",
+                "128",
+                "--save-steps",
+                "0",
+                "--no-report",
+            ],
+        )
+        results[name] = {
+            "ner_f1": [m["f1"] for m in ner],
+            "ner_f1_mean": statistics.mean(m["f1"] for m in ner),
+            "sentiment_accuracy": sentiment["accuracy"],
+        }
+        if name != "random init":
+            log = WORK / f"zh-pretrain-{'wwm' if 'jieba' in name else 'char'}-{args.pretrain_steps}" / "metrics.json"
+            results[name]["pretrain"] = json.loads(log.read_text())
+    rows = [
+        [
+            name,
+            f"{r['ner_f1_mean']:.4f}",
+            " / ".join(f"{f:.4f}" for f in r["ner_f1"]),
+            f"{r['sentiment_accuracy']:.4f}",
+        ]
+        for name, r in results.items()
+    ]
+    sizes = f"{args.pretrain_steps} steps x 32 x 128 tokens; NER: {args.ner_train} MSRA sentences, 2 epochs"
+    table = f"Chinese mini BERT (4 x 256, character vocabulary): pre-training {sizes}\n\n"
+    table += markdown(["initial model", "MSRA NER test F1 (mean)", "per seed", "review sentiment accuracy"], rows)
+    write_results("chinese", {"models": results, "args": vars(args), "python": sys.version}, table)
+
+
+if __name__ == "__main__":
+    main()
