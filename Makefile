@@ -37,6 +37,7 @@ bench: $(VENV)/.bench
 	$(PY) bench/pretraining.py
 	$(PY) bench/predict.py
 	$(PY) bench/startup.py
+	$(PY) bench/token_classification.py
 	$(PY) bench/summary.py
 
 demo: $(VENV)/.installed
