@@ -14,6 +14,8 @@ ORDER = [
     "serve",
     "distillation",
     "distillation_squad",
+    "token_classification",
+    "chinese",
     "startup",
     "gpu",
     "pretraining_gain_gpu",
