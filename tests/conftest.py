@@ -104,3 +104,9 @@ def tiny_model(tmp_path_factory, sentiment_data) -> Path:
 
 # Fast settings for the tiny model on the synthetic tasks.
 TINY_TRAINING = ["--lr", "1e-3", "--batch-size", "32", "--logging-steps", "5", "--max-seq-length", "32"]
+
+
+def finetune_tiny_classifier(model, data: dict[str, Path], out, *extra) -> Result:
+    """`bertcli finetune cls` (in process) of `model` on the synthetic sentiment task, with the fast settings."""
+    common = ["--train-file", data["train"], "--validation-file", data["validation"], "--text-column", "sentence"]
+    return run_cli("finetune", "cls", "--model", model, "--output-dir", out, *common, *TINY_TRAINING, *extra)

@@ -16,31 +16,14 @@ from bertcli.tasks.distillation import losses
 from bertcli.tasks.distillation.students import from_teacher_layers, layer_map, of_size, teacher_layers
 from bertcli.training.setup import set_up
 from bertcli.training.trainer import Trainer
-from tests.conftest import TINY_TRAINING, run_cli
+from tests.conftest import TINY_TRAINING, finetune_tiny_classifier, run_cli
 
 
 @pytest.fixture(scope="module")
 def teacher(tmp_path_factory, tiny_model, sentiment_data):
     """The tiny BERT fine-tuned on the synthetic sentiment task: accuracy 1.0."""
     out = tmp_path_factory.mktemp("distill") / "teacher"
-    result = run_cli(
-        "finetune",
-        "cls",
-        "--model",
-        tiny_model,
-        "--output-dir",
-        out,
-        "--train-file",
-        sentiment_data["train"],
-        "--validation-file",
-        sentiment_data["validation"],
-        "--text-column",
-        "sentence",
-        "--epochs",
-        "5",
-        "--no-report",
-        *TINY_TRAINING,
-    )
+    result = finetune_tiny_classifier(tiny_model, sentiment_data, out, "--epochs", "5", "--no-report")
     assert result.code == 0 and result.metrics(out)["accuracy"] >= 0.95, result.stderr
     return out
 

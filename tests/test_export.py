@@ -9,7 +9,7 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from tests.conftest import TINY_TRAINING, run_bertcli, run_cli
+from tests.conftest import finetune_tiny_classifier, run_bertcli
 
 pytest.importorskip("onnxruntime")
 
@@ -17,24 +17,7 @@ pytest.importorskip("onnxruntime")
 @pytest.fixture(scope="module")
 def classifier(tmp_path_factory, tiny_model, sentiment_data):
     out = tmp_path_factory.mktemp("export") / "classifier"
-    result = run_cli(
-        "finetune",
-        "cls",
-        "--model",
-        tiny_model,
-        "--output-dir",
-        out,
-        "--train-file",
-        sentiment_data["train"],
-        "--validation-file",
-        sentiment_data["validation"],
-        "--text-column",
-        "sentence",
-        "--epochs",
-        "3",
-        "--no-report",
-        *TINY_TRAINING,
-    )
+    result = finetune_tiny_classifier(tiny_model, sentiment_data, out, "--epochs", "3", "--no-report")
     assert result.code == 0, result.stderr
     return out
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY_TRAINING, run_bertcli, run_cli
+from tests.conftest import TINY_TRAINING, finetune_tiny_classifier, run_bertcli, run_cli
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -25,26 +25,8 @@ def runs(tmp_path_factory, tiny_model, sentiment_data) -> list[Path]:
     outs = []
     for lr in ("1e-3", "3e-4"):
         out = root / f"lr{lr}"
-        result = run_cli(
-            "finetune",
-            "cls",
-            "--model",
-            tiny_model,
-            "--output-dir",
-            out,
-            "--train-file",
-            sentiment_data["train"],
-            "--validation-file",
-            sentiment_data["validation"],
-            "--text-column",
-            "sentence",
-            *TINY_TRAINING,
-            "--max-steps",
-            "40",
-            "--eval-steps",
-            "10",
-            "--lr",
-            lr,
+        result = finetune_tiny_classifier(
+            tiny_model, sentiment_data, out, "--max-steps", "40", "--eval-steps", "10", "--lr", lr
         )
         assert result.code == 0, result.stderr
         outs.append(out)

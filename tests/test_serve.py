@@ -17,7 +17,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import TINY_TRAINING, run_bertcli, run_cli
+from tests.conftest import finetune_tiny_classifier, run_bertcli
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
@@ -26,23 +26,7 @@ pytest.importorskip("uvicorn")
 @pytest.fixture(scope="module")
 def classifier(tmp_path_factory, tiny_model, sentiment_data):
     out = tmp_path_factory.mktemp("serve") / "classifier"
-    result = run_cli(
-        "finetune",
-        "cls",
-        "--model",
-        tiny_model,
-        "--output-dir",
-        out,
-        "--train-file",
-        sentiment_data["train"],
-        "--validation-file",
-        sentiment_data["validation"],
-        "--text-column",
-        "sentence",
-        "--epochs",
-        "3",
-        *TINY_TRAINING,
-    )
+    result = finetune_tiny_classifier(tiny_model, sentiment_data, out, "--epochs", "3")
     assert result.code == 0, result.stderr
     return out
 
