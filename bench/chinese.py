@@ -20,7 +20,7 @@ import json
 import statistics
 import sys
 
-from common import BIN, WORK, markdown, run_measured, write_results
+from common import BIN, WORK, markdown, run_measured, stage, write_results
 from offline_data import msra, reviews, sample, write_jsonl
 
 
@@ -30,17 +30,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--ner-train", type=int, default=8000, help="MSRA training sentences for fine-tuning")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     return parser.parse_args(argv)
-
-
-def stage(name: str, command: list) -> dict:
-    """Run a bertcli command writing WORK/name unless its metrics.json is there already."""
-    out = WORK / name
-    if not (out / "metrics.json").is_file():
-        print(f"bench: {name} ...", flush=True)
-        run_measured(
-            [BIN / "bertcli", *command, "--output-dir", out, "--overwrite-output-dir"], log=WORK / f"{name}.log"
-        )
-    return json.loads((out / "metrics.json").read_text())
 
 
 def corpus() -> str:

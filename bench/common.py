@@ -51,6 +51,23 @@ def run_measured(command: list[str], log: Path | None = None) -> dict:
     return {"seconds": round(seconds, 2), "peak_mb": round(report["peak_mb"], 1)}
 
 
+def stage(name: str, command: list) -> dict:
+    """Run a bertcli training command writing WORK/name, unless its metrics.json is there already: a stage that a
+    rerun of its benchmark reuses, or resumes from its last checkpoint. Returns the metrics; the command's time
+    and peak memory are kept beside them in measured.json."""
+    out = WORK / name
+    if not (out / "metrics.json").is_file():
+        print(f"bench: {name} ...", flush=True)
+        resume = (
+            ["--resume-from-checkpoint", "auto"]
+            if (out / "checkpoints").is_dir()
+            else (["--overwrite-output-dir"] if out.exists() else [])
+        )
+        measured = run_measured([BIN / "bertcli", *command, "--output-dir", out, *resume], log=WORK / f"{name}.log")
+        (out / "measured.json").write_text(json.dumps(measured))
+    return json.loads((out / "metrics.json").read_text())
+
+
 def wikitext2_text() -> str:
     """The WikiText-2 text in the data folder: its valid and test files (its train file is not there)."""
     return "".join(

@@ -22,7 +22,7 @@ import os
 import re
 import sys
 
-from common import BIN, DATA, WORK, markdown, minilm, run_measured, write_results
+from common import BIN, DATA, WORK, markdown, minilm, run_measured, stage, write_results
 
 TRAIN, DEV = DATA / "sst2" / "train.tsv", DATA / "sst2" / "dev.tsv"
 CLS = [
@@ -52,20 +52,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--imdb-reviews", type=int, default=8000, help="IMDB reviews in the general corpus")
     parser.add_argument("--transfer-sentences", type=int, default=60000, help="IMDB sentences in the transfer set")
     return parser.parse_args(argv)
-
-
-def stage(name: str, command: list) -> dict:
-    """Run `command` (a training command writing WORK/name) unless its metrics.json is there already."""
-    out = WORK / name
-    if not (out / "metrics.json").is_file():
-        print(f"bench: {name} ...", flush=True)
-        resume = (
-            ["--resume-from-checkpoint", "auto"]
-            if (out / "checkpoints").is_dir()
-            else (["--overwrite-output-dir"] if out.exists() else [])
-        )
-        run_measured([BIN / "bertcli", *command, "--output-dir", out, *resume], log=WORK / f"{name}.log")
-    return json.loads((out / "metrics.json").read_text())
 
 
 def imdb_corpus(n: int):

@@ -9,9 +9,8 @@ start and end targets at T=2, alpha 0.5, hidden-state cosine), one run per seed.
 """
 
 import argparse
-import json
 
-from common import BIN, DATA, WORK, markdown, minilm, run_measured, write_results
+from common import DATA, WORK, markdown, minilm, stage, write_results
 
 SQUAD = [
     "--train-file",
@@ -39,20 +38,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43])
     parser.add_argument("--epochs", type=float, default=2.0)
     return parser.parse_args(argv)
-
-
-def stage(name: str, command: list) -> dict:
-    out = WORK / name
-    if not (out / "metrics.json").is_file():
-        print(f"bench: {name} ...", flush=True)
-        resume = (
-            ["--resume-from-checkpoint", "auto"]
-            if (out / "checkpoints").is_dir()
-            else (["--overwrite-output-dir"] if out.exists() else [])
-        )
-        measured = run_measured([BIN / "bertcli", *command, "--output-dir", out, *resume], log=WORK / f"{name}.log")
-        (out / "measured.json").write_text(json.dumps(measured))
-    return json.loads((out / "metrics.json").read_text())
 
 
 def main(argv=None) -> None:
