@@ -61,9 +61,8 @@ def reviews() -> tuple[list[dict], list[dict]]:
             if len(text) >= 4:
                 labels.setdefault(text, set()).add(label)
     rows = [{"text": t, "label": next(iter(ls))} for t, ls in labels.items() if len(ls) == 1]
-    test = [r for r in rows if int(hashlib.sha1(r["text"].encode()).hexdigest(), 16) % 5 == 0]
-    train = [r for r in rows if int(hashlib.sha1(r["text"].encode()).hexdigest(), 16) % 5 != 0]
-    return train, test
+    in_test = [int(hashlib.sha1(r["text"].encode()).hexdigest(), 16) % 5 == 0 for r in rows]
+    return [r for r, t in zip(rows, in_test) if not t], [r for r, t in zip(rows, in_test) if t]
 
 
 def brown_tag(tag: str) -> str:
