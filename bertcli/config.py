@@ -336,6 +336,11 @@ MOVED = {  # pre-training's hub sources and hold-out, in `options` before the ta
     ("options", "extra_sources"): ("data", "extra_sources"),
     ("options", "validation_percentage"): ("data", "validation_split_percentage"),
 }
+# Switches that became choices: (section, old name) -> (new name, {old value: new value}).
+BECAME_CHOICES = {
+    ("options", "nsp"): ("objective", {True: "mlm-nsp", False: "mlm"}),
+    ("options", "whole_word_masking"): ("masking", {True: "whole-word", False: "token"}),
+}
 
 
 def _moved_settings(layer: dict) -> dict:
@@ -345,6 +350,10 @@ def _moved_settings(layer: dict) -> dict:
             value = layer[old][key]
             layer = {**layer, old: {k: v for k, v in layer[old].items() if k != key}}
             layer[new] = {new_key: value, **(layer.get(new) or {})}
+    for (section, key), (new_key, values) in BECAME_CHOICES.items():
+        if isinstance(layer.get(section), dict) and key in layer[section]:
+            old = layer[section]
+            layer = {**layer, section: {new_key: values[old[key]], **{k: v for k, v in old.items() if k != key}}}
     return layer
 
 

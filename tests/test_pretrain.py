@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from bertcli.tasks.pretraining.documents import documents_from_lines
-from bertcli.tasks.pretraining.instances import IS_NEXT, NOT_NEXT, nsp_instances
+from bertcli.tasks.pretraining.instances import IS_NEXT, NOT_NEXT, nsp_instances, packed_across_documents
 from bertcli.tasks.pretraining.masking import Masker
 from tests import synthetic
 from tests.conftest import run_cli
@@ -105,6 +105,37 @@ def test_nsp_instances_are_balanced_and_respect_documents():
             labels.append(label)
     assert len(labels) > 2000
     assert abs(sum(labels) / len(labels) - 0.5) < 0.03
+
+
+def test_packing_across_documents_keeps_sentences_whole_and_separates_documents():
+    """RoBERTa's FULL-SENTENCES: every sentence once, in order, whole (unless longer than a segment), segments that
+    run on from one document into the next with a separator (0) between them, and fill up."""
+    rng = random.Random(0)
+    documents, k = [], 0
+    for _ in range(60):  # sentence k is k+1 repeated: where each sentence went can be read off the pieces
+        documents.append([[k + i + 1] * rng.randint(1, 20) for i in range(rng.randint(1, 6))])
+        k += len(documents[-1])
+    documents[7][0] = [documents[7][0][0]] * 70  # longer than a segment (30 tokens): cut
+    pieces = list(packed_across_documents(documents, 32, separator=0))
+    assert all(1 <= len(p) <= 30 for p in pieces)
+    flat = [t for p in pieces for t in p]
+    assert [t for t in flat if t] == [t for doc in documents for s in doc for t in s]  # all of it, in order
+    for piece in pieces[:-1]:
+        assert piece[0] != 0 and piece[-1] != 0  # a separator sits between two documents, inside a segment
+    where = {}
+    for i, piece in enumerate(pieces):
+        for t in piece:
+            where.setdefault(t, set()).add(i)
+    cut = documents[7][0][0]
+    assert all(len(pieces_of) == 1 for t, pieces_of in where.items() if t not in (0, cut))  # sentences whole
+    document_of = {t: d for d, doc in enumerate(documents) for s in doc for t in s}
+    for piece in pieces:  # within a segment: a separator exactly where one document ends and the next begins
+        for i in range(1, len(piece)):
+            if piece[i] == 0:
+                assert document_of[piece[i + 1]] == document_of[piece[i - 1]] + 1
+            elif piece[i - 1]:
+                assert document_of[piece[i]] == document_of[piece[i - 1]]
+    assert sum(len(p) for p in pieces) / len(pieces) > 22  # full segments, not one a sentence
 
 
 def test_documents_from_text_and_wikitext_headings():

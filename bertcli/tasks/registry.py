@@ -36,7 +36,7 @@ class TaskSpec:
     panel: str  # the --help section of its options
     data: type  # a DataSource dataclass: where the data comes from and which columns hold what
     options: type  # a TaskOptions dataclass: the task's own settings and its defaults for the training ones
-    task: str  # "module:Class" of its Task (bertcli.tasks.base)
+    task: str  # "module:Class" of its Task (bertcli.tasks.base), or of a function that picks one by the options
     predictor: str  # "module:Class" of its Predictor (bertcli.predict.base)
     writes: tuple[str, ...]  # the architectures of the models it saves
     reads: tuple[str, ...]  # architecture suffixes of the models it evaluates and predicts with (none: another
@@ -125,18 +125,23 @@ Examples:
         help="""Pre-train BERT: masked LM (15% of tokens: 80% [MASK], 10% random, 10% unchanged) and next-sentence
 prediction (50% true next, 50% random) on raw text.
 
-From scratch on a model made by `bertcli init-model`, or continuing any BERT checkpoint.
+From scratch on a model made by `bertcli init-model`, or continuing any BERT checkpoint. --objective mlm drops
+NSP (full-length segments); --objective electra trains a small generator beside the model, which learns to spot
+the generator's replacements at every position (ELECTRA). --masking whole-word or span (SpanBERT) masks whole
+words or spans of them.
 
 \b
 Examples:
   bertcli init-model runs/mini --size mini --corpus corpus.txt --vocab-size 8000
-  bertcli pretrain --model runs/mini --train-file corpus.txt --output-dir runs/mini-pretrained""",
+  bertcli pretrain --model runs/mini --train-file corpus.txt --output-dir runs/mini-pretrained
+  bertcli pretrain --model runs/mini --train-file reviews.csv --clean-html --objective electra \\
+      --output-dir runs/mini-electra""",
         panel="Pre-training",
         data=PretrainingData,
         options=PretrainingOptions,
-        task="bertcli.tasks.pretraining.task:PretrainingTask",
+        task="bertcli.tasks.pretraining.task:pretraining_task",
         predictor="bertcli.predict.fill_mask:FillMaskPredictor",
-        writes=("BertForPreTraining", "BertForMaskedLM"),
+        writes=("BertForPreTraining", "BertForMaskedLM", "BertForReplacedTokenDetection"),
         reads=("ForPreTraining", "ForMaskedLM"),
     ),
     TaskSpec(

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from bertcli.batching import LengthGroupedBatchSampler
+from bertcli.batching import LengthGroupedBatchSampler, WithIndex
 from bertcli.config import RunConfig, resume_changes, save_run_yaml
 from bertcli.errors import BertcliError, Interrupted
 from bertcli.training.checkpoints import WRITE_ERRORS, Checkpointer, write_error
@@ -112,7 +112,10 @@ class Trainer:
         self._prepare_output_dir(resume_dir)
 
         sampler = LengthGroupedBatchSampler(list(train_ds["length"]), t.batch_size, t.seed, t.group_by_length)
-        train_dl = self._dataloader(train_ds.remove_columns("length"), sampler)
+        # Each example carries its `index`: a collate function that draws (pre-training's masks) seeds from the batch's
+        # examples, not from the global RNG, which Accelerate's loader has already moved on when a checkpoint is saved
+        # (it collates one batch ahead); so a resumed run masks as the uninterrupted one did.
+        train_dl = self._dataloader(WithIndex(train_ds.remove_columns("length")), sampler)
         eval_dl = None
         if eval_ds is not None:  # none: training without evaluation
             batch_size = t.eval_batch_size or 2 * t.batch_size
@@ -168,6 +171,7 @@ class Trainer:
             batches.set_epoch(epoch)
             sampler.set_epoch(epoch)
             for batch in batches:
+                batch.pop("index")
                 with acc.accumulate(self.module):
                     loss = self.module(batch)  # the task's loss
                     acc.backward(loss)

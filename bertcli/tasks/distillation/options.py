@@ -91,7 +91,11 @@ class QuestionAnsweringDistillationOptions(QuestionAnsweringOptions, Distillatio
 @dataclass
 class GeneralDistillationOptions(PretrainingOptions, DistillationOptions):
     train_defaults = {"max_seq_length": 128, "lr": 1e-4, "epochs": 1.0, "batch_size": 32, "warmup_ratio": 0.01}
-    nsp: bool = setting(False, help="General distillation trains on full-length single segments (no NSP).")
+    objective: Literal["mlm"] = setting(
+        "mlm", help="General distillation trains on full-length single segments (no NSP).", cli=False
+    )
+    generator_size: float = setting(0.25, help="(ELECTRA's; not used)", cli=False)
+    rtd_weight: float = setting(50.0, help="(ELECTRA's; not used)", cli=False)
     mlm_weight: float = setting(
         0.0,
         help="DistilBERT's triple loss, with a teacher that has an MLM head: weight of the student's own "

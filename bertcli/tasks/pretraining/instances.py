@@ -4,7 +4,8 @@ Instances follow the BERT paper and Google's create_pretraining_data.py: segment
 sentences, B is the true continuation (IsNext) half the time and a span of a random other document
 (NotNext) otherwise; segments fill `max_seq_length` tokens, except that with probability `short_seq_prob`
 a shorter target is drawn; the longer segment is trimmed when the pair is too long. Without NSP, documents
-are cut into full-length single segments (RoBERTa's FULL-SENTENCES within a document).
+are cut into full-length single segments within each document, or (RoBERTa's FULL-SENTENCES) whole sentences are
+packed into full-length segments that run on from one document into the next.
 """
 
 from __future__ import annotations
@@ -79,3 +80,25 @@ def packed_segments(document: list[list[int]], max_seq_length: int, min_tokens: 
         piece = tokens[start : start + size]
         if len(piece) >= min_tokens or start == 0:
             yield piece
+
+
+def packed_across_documents(
+    documents: list[list[list[int]]], max_seq_length: int, separator: int
+) -> Iterator[list[int]]:
+    """RoBERTa's FULL-SENTENCES: whole sentences, in order, packed into segments of up to `max_seq_length` tokens
+    ([CLS] X [SEP]) that run on from one document into the next, `separator` between two documents; a sentence
+    longer than a segment is cut."""
+    size = max_seq_length - 2
+    piece: list[int] = []
+    for d, document in enumerate(documents):
+        for i, sentence in enumerate(document):
+            joint = [separator] if d and i == 0 and piece else []  # only inside a segment, never at its ends
+            if piece and len(piece) + len(joint) + len(sentence) > size:
+                yield piece
+                piece, joint = [], []
+            while len(sentence) > size:
+                yield sentence[:size]
+                sentence = sentence[size:]
+            piece = piece + joint + sentence
+    if piece:
+        yield piece

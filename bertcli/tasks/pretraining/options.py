@@ -20,6 +20,9 @@ class PretrainingData(DataSource):
         help="Held-out text, same formats.", default_text="a share of the training documents"
     )
     text_column: str = setting("text", help="Column with the text, for tables and hub data sets.")
+    clean_html: bool = setting(
+        False, help="Read HTML line breaks (<br />) as line breaks, drop other tags and unescape &amp; (IMDB)."
+    )
     validation_split_percentage: float | None = setting(
         5.0,
         help="With no validation file or hub validation split: hold out this share (%) of the training "
@@ -42,17 +45,33 @@ class PretrainingData(DataSource):
 class PretrainingOptions(TaskOptions):
     train_defaults = {"max_seq_length": 128, "lr": 1e-4, "epochs": 1.0, "batch_size": 32, "warmup_ratio": 0.01}
 
-    mlm_probability: float = setting(0.15, help="Share of tokens chosen for masked-LM prediction.")
-    nsp: bool = setting(
-        True,
-        help="Next-sentence prediction (BertForPreTraining); --no-nsp: MLM only on "
-        "full-length segments (BertForMaskedLM).",
+    objective: Literal["mlm-nsp", "mlm", "electra"] = setting(
+        "mlm-nsp",
+        help="mlm-nsp: masked LM + next-sentence prediction (BertForPreTraining); mlm: masked LM on full-length "
+        "segments (BertForMaskedLM; RoBERTa's recipe); electra: a small generator fills the masks, the model "
+        "learns to tell its replacements at every position (ELECTRA).",
+        switches={"--no-nsp": "mlm", "--nsp": "mlm-nsp"},
     )
-    whole_word_masking: bool = setting(False, help="Mask all WordPiece pieces of a chosen word together.")
+    mlm_probability: float = setting(0.15, help="Share of tokens chosen for masked-LM prediction.")
+    masking: Literal["token", "whole-word", "span"] = setting(
+        "token",
+        help="What is masked: single tokens; whole words (all their WordPiece pieces); or SpanBERT's spans of "
+        "whole words (lengths geometric, p 0.2, at most 10 words).",
+        switches={"--whole-word-masking": "whole-word"},
+    )
     word_segmenter: Literal["jieba"] | None = setting(
-        help="With --whole-word-masking, the words to mask whole: jieba's Chinese words (each a run of "
-        "character tokens; pip install jieba), not the tokenizer's.",
+        help="With whole-word or span masking, the words: jieba's Chinese words (each a run of character "
+        "tokens; pip install jieba), not the tokenizer's.",
         default_text="the tokenizer's words",
+    )
+    generator_size: float = setting(
+        0.25, help="ELECTRA: the generator's hidden size and heads, as a fraction of the model's (same depth)."
+    )
+    rtd_weight: float = setting(50.0, help="ELECTRA: weight of the replaced-token-detection loss (lambda).")
+    pack_across_documents: bool = setting(
+        False,
+        help="Without NSP: pack whole sentences into full-length segments that run across documents, [SEP] between "
+        "documents (RoBERTa's FULL-SENTENCES); default: segments within each document.",
     )
     short_seq_prob: float = setting(0.1, help="Share of instances shorter than --max-seq-length.")
     preprocessing_workers: int = setting(1, help="Processes for tokenizing and building instances.")
@@ -63,10 +82,22 @@ class PretrainingOptions(TaskOptions):
             raise BertcliError(f"--mlm-probability must be between 0 and 1, got {self.mlm_probability}")
         if not 0 <= self.short_seq_prob <= 1:
             raise BertcliError(f"--short-seq-prob must be between 0 and 1, got {self.short_seq_prob}")
-        if self.word_segmenter and not self.whole_word_masking:
+        if self.word_segmenter and self.masking == "token":
             raise BertcliError(
-                "--word-segmenter chooses the words that whole-word masking masks: add --whole-word-masking"
+                "--word-segmenter chooses the words that whole-word and span masking mask: add --masking whole-word "
+                "(or span)"
             )
+        if self.pack_across_documents and self.nsp:
+            raise BertcliError(
+                "--pack-across-documents builds single segments, and next-sentence prediction needs pairs: add "
+                "--objective mlm (or electra)"
+            )
+        if self.objective == "electra" and not 0 < self.generator_size <= 1:
+            raise BertcliError(
+                f"--generator-size must be in (0, 1], a fraction of the model's size, got {self.generator_size}"
+            )
+        if self.rtd_weight < 0:
+            raise BertcliError(f"--rtd-weight must be 0 or more, got {self.rtd_weight}")
         if self.word_segmenter == "jieba":
             try:
                 import jieba  # noqa: F401
@@ -77,7 +108,12 @@ class PretrainingOptions(TaskOptions):
         if self.preprocessing_workers < 1:
             raise BertcliError(f"--preprocessing-workers must be at least 1, got {self.preprocessing_workers}")
 
+    @property
+    def nsp(self) -> bool:
+        return self.objective == "mlm-nsp"
+
     @classmethod
     def from_model(cls, model_config: dict) -> dict:
         """Next-sentence prediction is there when the model has its head."""
-        return {"nsp": any(a.endswith("ForPreTraining") for a in model_config.get("architectures") or [])}
+        has_nsp = any(a.endswith("ForPreTraining") for a in model_config.get("architectures") or [])
+        return {"objective": "mlm-nsp" if has_nsp else "mlm"}

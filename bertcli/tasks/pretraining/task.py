@@ -1,10 +1,10 @@
 """BERT pre-training from raw text: masked LM + next-sentence prediction (`bertcli pretrain`).
 
 Data: documents (documents.py) -> tokenized sentences -> instances (instances.py), each step cached by datasets.
-Masking happens at batch time (masking.py), so every epoch sees new masks; the evaluation set is masked the
-same way every time (a generator seeded from the examples' positions), so evaluations compare.
-Model: BertForPreTraining (loss = MLM cross-entropy + NSP cross-entropy), or BertForMaskedLM with --no-nsp; the
-task's forward runs the masked-LM head on the masked positions only.
+Masking happens at batch time (masking.py), so every epoch sees new masks; its random numbers are seeded from the
+batch's examples, so the evaluation set is masked the same way every time and a resumed run as an uninterrupted one.
+Model: BertForPreTraining (loss = MLM cross-entropy + NSP cross-entropy), or BertForMaskedLM with --objective mlm;
+the task's forward runs the masked-LM head on the masked positions only. --objective electra: electra.py.
 """
 
 from __future__ import annotations
@@ -23,8 +23,17 @@ from bertcli.errors import BertcliError
 from bertcli.modeling import load_pretrained
 from bertcli.tasks.base import Models, Task, TaskData
 from bertcli.tasks.pretraining.documents import load_documents
-from bertcli.tasks.pretraining.instances import nsp_instances, packed_segments
+from bertcli.tasks.pretraining.instances import nsp_instances, packed_across_documents, packed_segments
 from bertcli.tasks.pretraining.masking import Masker
+
+
+def pretraining_task(cfg, tokenizer, model_config, pad_to_multiple_of=None) -> Task:
+    """The task of `bertcli pretrain` for its --objective: masked LM (with or without NSP) or ELECTRA."""
+    if cfg.options.objective == "electra":
+        from bertcli.tasks.pretraining.electra import ElectraTask
+
+        return ElectraTask(cfg, tokenizer, model_config, pad_to_multiple_of)
+    return PretrainingTask(cfg, tokenizer, model_config, pad_to_multiple_of)
 
 
 class PretrainingTask(Task):
@@ -35,7 +44,7 @@ class PretrainingTask(Task):
         if tokenizer.mask_token_id is None:
             raise BertcliError(f"the tokenizer of {cfg.model} has no [MASK] token: it cannot be used for masked LM")
         o = cfg.options
-        self.masker = Masker(tokenizer, o.mlm_probability, o.whole_word_masking)
+        self.masker = Masker(tokenizer, o.mlm_probability, o.masking)
 
     # --- data ---------------------------------------------------------------------------------------
     def load_data(self, training: bool) -> TaskData:
@@ -91,9 +100,9 @@ class PretrainingTask(Task):
                 rows["next_sentence_label"] = []
             if o.word_segmenter:
                 rows["word_continues"] = []
-            for tokens, index in zip(batch["tokens"], indices):
-                rng = random.Random(seed * 1_000_003 + index)  # the same instances whatever the batching
-                if nsp:
+            if nsp:
+                for tokens, index in zip(batch["tokens"], indices):
+                    rng = random.Random(seed * 1_000_003 + index)  # the same instances whatever the batching
                     pairs = nsp_instances(
                         tokens, index, n_documents, lambda j: tokenized[j]["tokens"], max_len, short, rng
                     )
@@ -101,10 +110,15 @@ class PretrainingTask(Task):
                         rows["input_ids"].append([cls, *a, sep, *b, sep])
                         rows["token_type_ids"].append([0] * (len(a) + 2) + [1] * (len(b) + 1))
                         rows["next_sentence_label"].append(label)
-                else:
-                    for piece in packed_segments(tokens, max_len):
-                        rows["input_ids"].append([cls, *piece, sep])
-                        rows["token_type_ids"].append([0] * (len(piece) + 2))
+            else:  # single segments: within each document, or running on across this map batch's documents
+                pieces = (
+                    packed_across_documents(batch["tokens"], max_len, sep)
+                    if o.pack_across_documents
+                    else (piece for tokens in batch["tokens"] for piece in packed_segments(tokens, max_len))
+                )
+                for piece in pieces:
+                    rows["input_ids"].append([cls, *piece, sep])
+                    rows["token_type_ids"].append([0] * (len(piece) + 2))
             if o.word_segmenter:  # a segmented word's later tokens came as -(id + 1)
                 rows["word_continues"] = [[int(t < 0) for t in ids] for ids in rows["input_ids"]]
                 rows["input_ids"] = [[t if t >= 0 else -t - 1 for t in ids] for ids in rows["input_ids"]]
@@ -119,6 +133,7 @@ class PretrainingTask(Task):
             "nsp": nsp,
             "short_seq_prob": short,
             "seed": seed,
+            "across_documents": o.pack_across_documents,
         }
         return map_cached(
             tokenized,
@@ -132,13 +147,20 @@ class PretrainingTask(Task):
 
     def collate(self, features: list[dict]) -> dict[str, torch.Tensor]:
         batch = super().collate(features)
-        generator = None
-        if "index" in batch:  # evaluation: the same masks every time
-            generator = torch.Generator().manual_seed(self.cfg.train.seed + int(batch["index"][0]))
         batch["input_ids"], batch["labels"] = self.masker(
-            batch["input_ids"], batch["attention_mask"], generator, batch.pop("word_continues", None)
+            batch["input_ids"], batch["attention_mask"], self.batch_generator(batch), batch.pop("word_continues", None)
         )
         return batch
+
+    def batch_generator(self, batch, stream: int = 0) -> torch.Generator | None:
+        """The random numbers of a batch's masks (stream 0) and samples (1), seeded from the examples it holds: the
+        same batch is masked the same way (evaluations compare; a resumed run repeats the uninterrupted one), and
+        another batch, or the same examples batched otherwise in another epoch, differently. Without the examples'
+        positions (a batch collated outside training and evaluation): the global RNG."""
+        if "index" not in batch:
+            return None
+        key = hash((self.cfg.train.seed, stream, *batch["index"].tolist())) % 2**63
+        return torch.Generator().manual_seed(key)
 
     # --- model --------------------------------------------------------------------------------------
     def build_models(self, data: TaskData) -> Models:
