@@ -278,7 +278,7 @@ def main(argv=None) -> None:
         )
     header = ["starting point", "steps", "training FLOPs", "seconds", "tokens/s", "held-out"]
     table = markdown([*header, f"SST-2 dev ({args.rows} rows)", "mean", "vs random (pt)"], rows)
-    if len(small) == 2:
+    if len(small) == 2 and args.small_rows:
         lines = []
         for n in args.small_rows:
             r, m = scores("random init", n), scores("mlm", n)

@@ -134,5 +134,5 @@ def test_a_segmenter_without_whole_word_masking_is_refused(chinese_corpus, tmp_p
     corpus, model = chinese_corpus
     out = tmp_path / "out"
     result = run_bertcli("pretrain", "-m", model, "-o", out, "--train-file", corpus, "--word-segmenter", "jieba")
-    assert result.code == 2 and "--whole-word-masking" in result.stderr
+    assert result.code == 2 and "--masking whole-word" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not out.exists()

@@ -146,7 +146,7 @@ def test_shared_embeddings_stay_shared_after_a_checkpoint_round_trip(corpus, tmp
     from bertcli.config import resolve
     from bertcli.tasks import registry
     from bertcli.tasks.base import TaskData
-    from bertcli.tasks.pretraining.task import pretraining_task
+    from bertcli.tasks.pretraining.objective import pretraining_task
     from bertcli.training.modules import TrainingModule
 
     spec = registry.get("pretrain")

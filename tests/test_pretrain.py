@@ -69,7 +69,7 @@ def test_whole_word_masking_never_splits_a_word(tokenizer):
             row += [rng.choice(starts)] + [rng.choice(pieces) for _ in range(rng.randint(0, 3))]
         rows.append(row[:63] + [tokenizer.sep_token_id])
     ids = torch.tensor(rows)
-    _, labels = Masker(tokenizer, 0.15, whole_word=True)(ids, torch.ones_like(ids), torch.Generator().manual_seed(2))
+    _, labels = Masker(tokenizer, 0.15, "whole-word")(ids, torch.ones_like(ids), torch.Generator().manual_seed(2))
     chosen = labels != -100
     continuation = torch.tensor([[t in set(pieces) for t in row] for row in rows])
     # a continuation piece is chosen exactly when the token before it is (same word)

@@ -6,6 +6,7 @@ import torch
 
 from bertcli.errors import BertcliError
 from bertcli.predict.base import Predictor
+from bertcli.tasks import registry
 
 
 class FillMaskPredictor(Predictor):
@@ -13,8 +14,15 @@ class FillMaskPredictor(Predictor):
     model_class = "AutoModelForMaskedLM"
     outputs = ("predictions", "filled")
 
-    def __init__(self, *args, top_k: int = 5, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, model_dir: str, *args, top_k: int = 5, **kwargs):
+        architectures = registry.model_config(model_dir).get("architectures") or []
+        if any(a.endswith("ForReplacedTokenDetection") for a in architectures):
+            raise BertcliError(
+                f"{model_dir} is an ELECTRA discriminator, which has no masked-LM head to fill masks with: fine-tune "
+                f"it (bertcli finetune cls --model {model_dir} ...), or fill masks with its generator: "
+                f"transformers.pipeline('fill-mask', model='{model_dir}/generator')"
+            )
+        super().__init__(model_dir, *args, **kwargs)
         self.top_k = top_k
 
     def predict_chunk(self, records: list[dict]) -> list[dict]:

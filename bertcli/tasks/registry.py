@@ -139,10 +139,10 @@ Examples:
         panel="Pre-training",
         data=PretrainingData,
         options=PretrainingOptions,
-        task="bertcli.tasks.pretraining.task:pretraining_task",
+        task="bertcli.tasks.pretraining.objective:pretraining_task",
         predictor="bertcli.predict.fill_mask:FillMaskPredictor",
         writes=("BertForPreTraining", "BertForMaskedLM", "BertForReplacedTokenDetection"),
-        reads=("ForPreTraining", "ForMaskedLM"),
+        reads=("ForPreTraining", "ForMaskedLM", "ForReplacedTokenDetection"),
     ),
     TaskSpec(
         name="distill-cls",

@@ -114,6 +114,8 @@ class PretrainingOptions(TaskOptions):
 
     @classmethod
     def from_model(cls, model_config: dict) -> dict:
-        """Next-sentence prediction is there when the model has its head."""
-        has_nsp = any(a.endswith("ForPreTraining") for a in model_config.get("architectures") or [])
-        return {"objective": "mlm-nsp" if has_nsp else "mlm"}
+        """The objective whose head the model has: NSP's, ELECTRA's replaced-token detection, or masked LM only."""
+        architectures = model_config.get("architectures") or []
+        if any(a.endswith("ForReplacedTokenDetection") for a in architectures):
+            return {"objective": "electra"}
+        return {"objective": "mlm-nsp" if any(a.endswith("ForPreTraining") for a in architectures) else "mlm"}

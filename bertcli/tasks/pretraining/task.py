@@ -27,15 +27,6 @@ from bertcli.tasks.pretraining.instances import nsp_instances, packed_across_doc
 from bertcli.tasks.pretraining.masking import Masker
 
 
-def pretraining_task(cfg, tokenizer, model_config, pad_to_multiple_of=None) -> Task:
-    """The task of `bertcli pretrain` for its --objective: masked LM (with or without NSP) or ELECTRA."""
-    if cfg.options.objective == "electra":
-        from bertcli.tasks.pretraining.electra import ElectraTask
-
-        return ElectraTask(cfg, tokenizer, model_config, pad_to_multiple_of)
-    return PretrainingTask(cfg, tokenizer, model_config, pad_to_multiple_of)
-
-
 class PretrainingTask(Task):
     sequence_pad_values = {**Task.sequence_pad_values, "word_continues": 0}
 
