@@ -231,13 +231,12 @@ def main(argv=None) -> None:
             ]  # fmt: skip
         )
     config = json.loads((init / "config.json").read_text())
+    tag = f"{args.corpus}-lr{args.lr:g}"  # a pre-trained model's stages: its corpus and learning rate
     flops = {o: train_flops_per_sequence(config, o, args.seq_length) for o in args.objectives}
     budget = flops.get("mlm", train_flops_per_sequence(config, "mlm", args.seq_length)) * args.steps * args.batch_size
     steps = {o: round(budget / (flops[o] * args.batch_size)) for o in args.objectives}
-    pretrained = {
-        o: pretrain(f"{o}-{args.corpus}", init, corpus, steps[o], args, OBJECTIVES[o]) for o in args.objectives
-    }
-    starts = {"random init": init, **{o: work / f"pretrain-{o}-{args.corpus}" for o in args.objectives}}
+    pretrained = {o: pretrain(f"{o}-{tag}", init, corpus, steps[o], args, OBJECTIVES[o]) for o in args.objectives}
+    starts = {"random init": init, **{o: work / f"pretrain-{o}-{tag}" for o in args.objectives}}
     runs = [(name, start, seed, args.rows) for name, start in starts.items() for seed in args.seeds]
     small = [name for name in ("random init", "mlm") if name in starts]
     runs += [(name, starts[name], seed, rows) for name in small for rows in args.small_rows for seed in args.seeds]
@@ -250,7 +249,8 @@ def main(argv=None) -> None:
         runs += [(name, starts[name], seed, args.rows) for name in list(starts)[-2:] for seed in args.seeds]
     with ThreadPoolExecutor(args.parallel) as pool:
         slug = {name: name.replace(" ", "-").replace("+", "plus").lower() for name in starts}
-        done = {(n, s, r): pool.submit(finetune, f"{slug[n]}-{args.corpus}", m, s, r) for n, m, s, r in runs}
+        slug = {n: f"{v}-{args.corpus}" if n in ("random init", "MiniLM") else f"{v}-{tag}" for n, v in slug.items()}
+        done = {(n, s, r): pool.submit(finetune, slug[n], m, s, r) for n, m, s, r in runs}
         accuracy = {key: future.result() for key, future in done.items()}
 
     def scores(name, rows):

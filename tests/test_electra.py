@@ -138,6 +138,9 @@ def test_outputs_load_as_a_classifier_and_a_fill_mask_generator_and_resume_exact
     )
     fill = pipeline("fill-mask", model=str(out / "generator"))
     assert len(fill("the ship [MASK] .")) == 5
+    refused = run_bertcli("predict", "-m", out, "the ship [MASK] .")  # no masked-LM head: says what to do instead
+    assert refused.code == 2 and "ELECTRA discriminator" in refused.stderr and "generator" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
 
 
 def test_shared_embeddings_stay_shared_after_a_checkpoint_round_trip(corpus, tmp_path):

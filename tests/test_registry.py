@@ -174,7 +174,9 @@ def test_registry_entries_are_consistent():
     assert len(set(names)) == len(names) and len(set(commands)) == len(commands)
     for spec in registry.TASKS:
         assert not spec.reads or all(architecture.endswith(spec.reads) for architecture in spec.writes), spec.name
-        assert spec.task_class().__name__.endswith(("Task", "_task")) and spec.predictor_class().__name__.endswith("Predictor")
+        assert spec.task_class().__name__.endswith(("Task", "_task")) and spec.predictor_class().__name__.endswith(
+            "Predictor"
+        )
 
 
 def test_a_trained_model_maps_back_to_its_task(tmp_path):
