@@ -19,6 +19,7 @@ ORDER = [
     "startup",
     "gpu",
     "pretraining_gain_gpu",
+    "pretraining_gain",
 ]
 
 
