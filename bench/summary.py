@@ -20,6 +20,7 @@ ORDER = [
     "gpu",
     "pretraining_gain_gpu",
     "pretraining_gain",
+    "pretraining_gain_electra_lr5e-4",
 ]
 
 
