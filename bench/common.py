@@ -68,6 +68,15 @@ def stage(name: str, command: list) -> dict:
     return json.loads((out / "metrics.json").read_text())
 
 
+def mini_model(out: Path, corpora: list, vocab_size: int) -> Path:
+    """A random `mini` BERT with a WordPiece tokenizer trained on `corpora` (`bertcli init-model`), made once."""
+    if not (out / "config.json").is_file():
+        corpus_flags = [x for corpus in corpora for x in ("--corpus", corpus)]
+        run_measured([BIN / "bertcli", "init-model", out, "--size", "mini", *corpus_flags, "--vocab-size", vocab_size,
+                      "--overwrite-output-dir"])  # fmt: skip
+    return out
+
+
 def wikitext2_text() -> str:
     """The WikiText-2 text in the data folder: its valid and test files (its train file is not there)."""
     return "".join(

@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from common import BIN, DATA, WORK, markdown, run_measured, write_results
+from common import BIN, DATA, WORK, markdown, mini_model, run_measured, write_results
 
 
 def evaluate(model, held_out) -> dict:
@@ -44,24 +44,7 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
     corpus, held_out = DATA / "wikitext2" / "wiki.valid.tokens", DATA / "wikitext2" / "wiki.test.tokens"
-    init = WORK / "pretrain-mini-init"
-    if not (init / "model.safetensors").is_file():
-        run_measured(
-            [
-                BIN / "bertcli",
-                "init-model",
-                init,
-                "--size",
-                "mini",
-                "--corpus",
-                corpus,
-                "--corpus",
-                held_out,
-                "--vocab-size",
-                "8000",
-                "--overwrite-output-dir",
-            ]
-        )
+    init = mini_model(WORK / "pretrain-mini-init", [corpus, held_out], 8000)
     common = [
         "--max-steps",
         args.steps,

@@ -34,7 +34,7 @@ import shlex
 import statistics
 from concurrent.futures import ThreadPoolExecutor
 
-from common import BIN, DATA, WORK, markdown, minilm, run_measured, stage, wikitext2_text, write_results
+from common import DATA, WORK, markdown, mini_model, minilm, stage, wikitext2_text, write_results
 
 OBJECTIVES = {
     "mlm": ["--objective", "mlm"],
@@ -214,22 +214,7 @@ def main(argv=None) -> None:
     else:
         corpus = tokenizer_text = work / "wikitext2.txt"
         corpus.write_text(wikitext2_text(), encoding="utf-8")
-    init = work / f"mini-init-{args.corpus}"
-    if not (init / "config.json").is_file():
-        run_measured(
-            [
-                BIN / "bertcli",
-                "init-model",
-                init,
-                "--size",
-                "mini",
-                "--corpus",
-                tokenizer_text,
-                "--vocab-size",
-                args.vocab_size,
-                "--overwrite-output-dir",
-            ]  # fmt: skip
-        )
+    init = mini_model(work / f"mini-init-{args.corpus}", [tokenizer_text], args.vocab_size)
     config = json.loads((init / "config.json").read_text())
     tag = f"{args.corpus}-lr{args.lr:g}"  # a pre-trained model's stages: its corpus and learning rate
     flops = {o: train_flops_per_sequence(config, o, args.seq_length) for o in args.objectives}
