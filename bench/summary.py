@@ -21,6 +21,7 @@ ORDER = [
     "pretraining_gain_gpu",
     "pretraining_gain",
     "pretraining_gain_electra_lr5e-4",
+    "pretraining_gain_3000steps",
 ]
 
 

@@ -3,6 +3,7 @@ windows, character offsets of predicted entities, and training that learns, end 
 
 import json
 import random
+import shutil
 
 import pytest
 
@@ -160,6 +161,27 @@ def test_learns_entities(trained):
     assert metrics["f1"] > 0.8 and metrics["accuracy"] > 0.9
     run = (out / "run.yaml").read_text()
     assert "tag_scheme: entities" in run
+
+
+def test_packed_batches_train_as_the_same_batches_padded(tmp_path, ner_model):
+    """Packing is a layout: without dropout, a packed run's losses are those of the same (unsorted) batches padded."""
+    model = tmp_path / "no-dropout"
+    shutil.copytree(ner_model, model)
+    config = json.loads((model / "config.json").read_text())
+    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    (model / "config.json").write_text(json.dumps(config))
+    train = synthetic.write_conll(tmp_path / "train.conll", synthetic.ner(96, seed=5))
+    losses = {}
+    for name, layout in (("packed", []), ("padded", ["--no-pack-sentences", "--no-group-by-length"])):
+        out = tmp_path / name
+        args = ["finetune", "ner", "-m", model, "-o", out, "--train-file", train, *TRAINING, "--logging-steps", "1"]
+        result = run_cli(*args, "--epochs", "2", "--save-steps", "0", "--no-report", *layout)
+        assert result.code == 0, result.stderr
+        log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+        losses[name] = [r["loss"] for r in log if "loss" in r and "eval_loss" not in r]
+    assert len(losses["packed"]) == len(losses["padded"]) > 10  # 2 epochs of batches of 16 (sentences and windows)
+    assert losses["packed"] == pytest.approx(losses["padded"], rel=1e-3)
+    assert losses["packed"][-1] < losses["packed"][0]
 
 
 def test_output_loads_in_transformers_pipeline(trained):

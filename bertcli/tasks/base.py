@@ -77,6 +77,13 @@ class Task:
     def collate(self, features: list[dict]) -> dict[str, torch.Tensor]:
         return pad_batch(features, self.pad_values, self.pad_to_multiple_of)
 
+    # A task whose training batches are packed (collate_training) wants them drawn at random, not length-grouped.
+    packs_training_batches: ClassVar[bool] = False
+
+    def collate_training(self, features: list[dict]) -> dict[str, torch.Tensor]:
+        """A training batch; as any other batch unless the task lays training batches out otherwise."""
+        return self.collate(features)
+
     # --- models -------------------------------------------------------------------------------------
     def build_models(self, data: TaskData) -> Models:
         raise NotImplementedError

@@ -111,7 +111,8 @@ class Trainer:
             self._check_resumable(resume_dir)
         self._prepare_output_dir(resume_dir)
 
-        sampler = LengthGroupedBatchSampler(list(train_ds["length"]), t.batch_size, t.seed, t.group_by_length)
+        group = t.group_by_length and not self.task.packs_training_batches
+        sampler = LengthGroupedBatchSampler(list(train_ds["length"]), t.batch_size, t.seed, group)
         # Each example carries its `index`: a collate function that draws (pre-training's masks) seeds from the batch's
         # examples, not from the global RNG, which Accelerate's loader has already moved on when a checkpoint is saved
         # (it collates one batch ahead); so a resumed run masks as the uninterrupted one did.
@@ -171,7 +172,7 @@ class Trainer:
             batches.set_epoch(epoch)
             sampler.set_epoch(epoch)
             for batch in batches:
-                batch.pop("index")
+                examples = len(batch.pop("index"))  # a packed batch has fewer rows than examples
                 with acc.accumulate(self.module):
                     loss = self.module(batch)  # the task's loss
                     acc.backward(loss)
@@ -183,7 +184,7 @@ class Trainer:
                 running_loss += loss.detach()
                 finite &= torch.isfinite(loss.detach())
                 running_batches += 1
-                n = batch["input_ids"].shape[0] * acc.num_processes
+                n = examples * acc.num_processes
                 samples_seen, window_samples = samples_seen + n, window_samples + n
                 tokens_seen += batch["attention_mask"].sum()
                 if not acc.sync_gradients:
@@ -450,7 +451,7 @@ class Trainer:
         return torch.utils.data.DataLoader(
             dataset,
             batch_sampler=batch_sampler,
-            collate_fn=self.task.collate,
+            collate_fn=self.task.collate_training,
             pin_memory=self.accelerator.device.type == "cuda",
             generator=torch.Generator().manual_seed(self.t.seed),
         )

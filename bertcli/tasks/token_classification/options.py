@@ -28,6 +28,11 @@ class TokenClassificationOptions(TaskOptions):
         help="Train on every WordPiece piece of a word (B-X's later pieces as I-X), not only its first; "
         "evaluation and predict read the first piece either way.",
     )
+    pack_sentences: bool = setting(
+        True,
+        help="Pack each training batch's sentences into as few rows as they fit, each sentence attending only to "
+        "itself: batches of sentences drawn at random, as with --no-group-by-length, without their padding.",
+    )
     tag_scheme: Literal["entities", "plain"] | None = setting(
         help="entities: BIO/BIOES tags, scored as whole entities (precision, recall, F1 as conlleval/seqeval); "
         "plain: every word's tag on its own (parts of speech; accuracy).",

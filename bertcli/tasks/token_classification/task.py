@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bertcli.batching import pack_batch, packed_attention_mask
 from bertcli.data import load_split, map_cached, require_columns, take, tokenizer_fingerprint, train_and_eval
 from bertcli.errors import BertcliError
 from bertcli.modeling import load_pretrained
@@ -160,6 +161,29 @@ class TokenClassificationTask(Task):
             ignore_mismatched_sizes=True,
         )
         return Models(trained={"model": model})
+
+    # --- training batches: packed -------------------------------------------------------------------
+    @property
+    def packs_training_batches(self) -> bool:
+        return self.cfg.options.pack_sentences
+
+    def collate_training(self, features):
+        if not self.packs_training_batches:
+            return self.collate(features)
+        return pack_batch(features, self.pad_values, self.cfg.train.max_seq_length, self.pad_to_multiple_of)
+
+    def forward(self, models, batch):
+        model = models["model"]
+        if "sequence_ids" in batch:  # a packed batch: each sentence attends only to itself
+            batch = dict(batch)
+            sequence_ids = batch.pop("sequence_ids")
+            attention = model.config._attn_implementation
+            if attention not in ("sdpa", "eager"):
+                raise BertcliError(
+                    f"packed batches need sdpa or eager attention, not {attention}: pass --no-pack-sentences"
+                )
+            batch["attention_mask"] = packed_attention_mask(sequence_ids, attention, model.dtype)
+        return model(**batch)
 
     # --- evaluation ---------------------------------------------------------------------------------
     def metric_names(self, data: TaskData) -> list[str]:
