@@ -22,6 +22,7 @@ ORDER = [
     "pretraining_gain",
     "pretraining_gain_electra_lr5e-4",
     "pretraining_gain_3000steps",
+    "mlm_context",
 ]
 
 

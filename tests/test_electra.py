@@ -104,7 +104,7 @@ def test_a_tiny_electra_run_learns_to_spot_replaced_tokens(corpus, tmp_path):
 
 
 def test_outputs_load_as_a_classifier_and_a_fill_mask_generator_and_resume_exactly(corpus, tmp_path):
-    from transformers import AutoModel, AutoModelForSequenceClassification, pipeline
+    from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
     args = ("--max-steps", "6", "--save-steps", "3", "--eval-steps", "6", "--lr", "1e-3", "--save-total-limit", "2")
     electra(corpus, tmp_path / "whole", *args)
@@ -136,7 +136,9 @@ def test_outputs_load_as_a_classifier_and_a_fill_mask_generator_and_resume_exact
     assert torch.equal(
         generator["electra.embeddings.position_embeddings.weight"], saved["bert.embeddings.position_embeddings.weight"]
     )
-    fill = pipeline("fill-mask", model=str(out / "generator"))
+    fill = pipeline("fill-mask", model=str(out / "generator"))  # the tokenizer saved beside it, not a blank one
+    assert fill.tokenizer.get_vocab() == AutoTokenizer.from_pretrained(out).get_vocab()
+    assert fill.tokenizer.unk_token_id not in fill.tokenizer("the ship")["input_ids"]
     assert len(fill("the ship [MASK] .")) == 5
     refused = run_bertcli("predict", "-m", out, "the ship [MASK] .")  # no masked-LM head: says what to do instead
     assert refused.code == 2 and "ELECTRA discriminator" in refused.stderr and "generator" in refused.stderr

@@ -372,8 +372,11 @@ class Trainer:
             tmp = self.out / ".final.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             try:
-                acc.unwrap_model(self.module).save(tmp)
-                self.tokenizer.save_pretrained(tmp)
+                module = acc.unwrap_model(self.module)
+                module.save(tmp)
+                for name, model in module.trained.items():  # every model directory is whole: OUT/generator too
+                    if hasattr(model, "save_pretrained"):
+                        self.tokenizer.save_pretrained(module.directory(tmp, name))
                 if self.predictions is not None:
                     self.task.save_predictions(tmp, self.predictions)
                 if self.eval_arrays is not None:  # what the last evaluation shows beyond its metrics
