@@ -6,6 +6,7 @@ and reports ratios; absolute numbers are only for orientation.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import platform
@@ -75,6 +76,12 @@ def mini_model(out: Path, corpora: list, vocab_size: int) -> Path:
         run_measured([BIN / "bertcli", "init-model", out, "--size", "mini", *corpus_flags, "--vocab-size", vocab_size,
                       "--overwrite-output-dir"])  # fmt: skip
     return out
+
+
+def sst2_dev_sentences() -> list[str]:
+    """The 872 SST-2 dev sentences, as the TSV holds them (quotes are text, not CSV quoting)."""
+    with open(DATA / "sst2" / "dev.tsv", encoding="utf-8", newline="") as f:
+        return [row["sentence"] for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)]
 
 
 def wikitext2_text() -> str:

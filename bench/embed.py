@@ -10,19 +10,13 @@ Checks that every vector agrees (cosine), and measures sentences/s of each and t
 """
 
 import argparse
-import csv
 import sys
 import time
 
 import numpy as np
-from common import BIN, DATA, WORK, markdown, minilm, run_measured, write_results
+from common import BIN, DATA, WORK, markdown, minilm, run_measured, sst2_dev_sentences, write_results
 
 REPEATS, ROUNDS, BATCH = 5, 3, 32
-
-
-def read_dev() -> list[str]:
-    with open(DATA / "sst2" / "dev.tsv", encoding="utf-8", newline="") as f:
-        return [row["sentence"] for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)]
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -108,7 +102,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
-    model, texts = minilm(), read_dev()
+    model, texts = minilm(), sst2_dev_sentences()
     repeated = WORK / "dev-x5.tsv"
     repeated.write_text("sentence\tlabel\n" + "".join(f"{t}\t0\n" for t in texts * REPEATS), encoding="utf-8")
     results = {

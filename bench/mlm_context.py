@@ -10,12 +10,11 @@ tokens count there). Sentences: the SST-2 dev set (never pre-trained on).
 """
 
 import argparse
-import csv
 import json
 from pathlib import Path
 
 import torch
-from common import DATA, WORK, markdown, write_results
+from common import WORK, markdown, sst2_dev_sentences, write_results
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -67,8 +66,7 @@ def label(model: str) -> str:
 def main(argv=None) -> None:
     args = parse_args(argv)
     models = args.models or sorted(str(p) for p in (WORK / "gain").glob("pretrain-mlm-*") if p.is_dir())
-    with open(DATA / "sst2" / "dev.tsv", encoding="utf-8", newline="") as f:
-        sentences = [row["sentence"] for row in csv.DictReader(f, delimiter="\t")][: args.sentences]
+    sentences = sst2_dev_sentences()[: args.sentences]
     results = {model: probe(model, sentences) for model in models}
     print(json.dumps(results, indent=2))
     columns = ["in context", "other words shuffled", "no context", "most frequent token"]

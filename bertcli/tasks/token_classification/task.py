@@ -177,12 +177,11 @@ class TokenClassificationTask(Task):
         if "sequence_ids" in batch:  # a packed batch: each sentence attends only to itself
             batch = dict(batch)
             sequence_ids = batch.pop("sequence_ids")
-            attention = model.config._attn_implementation
-            if attention not in ("sdpa", "eager"):
-                raise BertcliError(
-                    f"packed batches need sdpa or eager attention, not {attention}: pass --no-pack-sentences"
-                )
-            batch["attention_mask"] = packed_attention_mask(sequence_ids, attention, model.dtype)
+            try:
+                mask = packed_attention_mask(sequence_ids, model.config._attn_implementation, model.dtype)
+            except ValueError as e:  # an attention kernel that takes no 4-D mask
+                raise BertcliError(f"{e}: pass --no-pack-sentences") from e
+            batch["attention_mask"] = mask
         return model(**batch)
 
     # --- evaluation ---------------------------------------------------------------------------------
