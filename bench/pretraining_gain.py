@@ -158,6 +158,7 @@ def pretrain(name: str, init, corpus, steps: int, args, extra: list) -> dict:
             args.lr,
             "--warmup-ratio",
             "0.06",
+            *(["--dropout", args.dropout] if args.dropout is not None else []),
             "--max-seq-length",
             args.seq_length,
             "--validation-split-percentage",
@@ -189,6 +190,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seq-length", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument(
+        "--dropout", type=float, default=0.0, help="pre-training dropout (0: cramming's; -1: the model's own 0.1)"
+    )
+    parser.add_argument(
+        "--position-init", choices=["random", "sinusoidal"], default="random", help="init-model --position-init"
+    )
     parser.add_argument("--vocab-size", type=int, default=8000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
     parser.add_argument("--rows", type=int, default=8000, help="SST-2 training rows for fine-tuning")
@@ -206,6 +213,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    args.dropout = None if args.dropout is not None and args.dropout < 0 else args.dropout
     work = WORK / "gain"
     work.mkdir(parents=True, exist_ok=True)
     if args.corpus == "imdb":
@@ -214,9 +222,13 @@ def main(argv=None) -> None:
     else:
         corpus = tokenizer_text = work / "wikitext2.txt"
         corpus.write_text(wikitext2_text(), encoding="utf-8")
-    init = mini_model(work / f"mini-init-{args.corpus}", [tokenizer_text], args.vocab_size)
+    positions = "" if args.position_init == "random" else f"-{args.position_init}"
+    init_dir = work / f"mini-init-{args.corpus}{positions}"
+    init = mini_model(init_dir, [tokenizer_text], args.vocab_size, args.position_init)
     config = json.loads((init / "config.json").read_text())
-    tag = f"{args.corpus}-lr{args.lr:g}-{args.steps}steps"  # a pre-trained model's stages: corpus, lr, budget
+    # a pre-trained model's stages: corpus, lr, dropout, budget
+    dropout = "" if args.dropout is None else f"-dropout{args.dropout:g}"
+    tag = f"{args.corpus}{positions}-lr{args.lr:g}{dropout}-{args.steps}steps"
     flops = {o: train_flops_per_sequence(config, o, args.seq_length) for o in args.objectives}
     budget = flops.get("mlm", train_flops_per_sequence(config, "mlm", args.seq_length)) * args.steps * args.batch_size
     steps = {o: round(budget / (flops[o] * args.batch_size)) for o in args.objectives}
@@ -234,7 +246,8 @@ def main(argv=None) -> None:
         runs += [(name, starts[name], seed, args.rows) for name in list(starts)[-2:] for seed in args.seeds]
     with ThreadPoolExecutor(args.parallel) as pool:
         slug = {name: name.replace(" ", "-").replace("+", "plus").lower() for name in starts}
-        slug = {n: f"{v}-{args.corpus}" if n in ("random init", "MiniLM") else f"{v}-{tag}" for n, v in slug.items()}
+        slug = {n: f"{v}-{tag}" for n, v in slug.items()}
+        slug.update({"random init": f"random-init-{args.corpus}{positions}", "MiniLM": f"minilm-{args.corpus}"})
         done = {(n, s, r): pool.submit(finetune, slug[n], m, s, r) for n, m, s, r in runs}
         accuracy = {key: future.result() for key, future in done.items()}
 
@@ -277,7 +290,9 @@ def main(argv=None) -> None:
         table += f"\n\nELECTRA step cost: {ratio:.2f}x an MLM step (tokens/s side by side, same batch and length)."
     table += (
         f"\n\nBudget: {budget:.2e} training FLOPs ({args.steps} MLM steps x {args.batch_size} x {args.seq_length} "
-        f"tokens); corpus {args.corpus}; lr {args.lr}, warm-up 6%, linear decay."
+        f"tokens); corpus {args.corpus}; {args.position_init} position embeddings at init; lr {args.lr}, "
+        f"warm-up 6%, linear decay; pre-training dropout "
+        f"{'0.1 (the model config)' if args.dropout is None else args.dropout}."
     )
     write_results(args.name, results, table + "\n")
 

@@ -6,6 +6,7 @@ attention heads = hidden / 64 and feed-forward size = 4 x hidden.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from bertcli.errors import BertcliError
@@ -164,13 +165,40 @@ def create_model(size: str, vocab_size: int, max_position_embeddings: int = 512)
     return BertForPreTraining(config)
 
 
-def init_model(out: Path, size: str, corpus: list[str], vocab_size: int, lowercase: bool, seed: int = 42) -> dict:
-    """Write a new tokenizer (trained on `corpus`) and a random BERT of `size` to `out`."""
+def sinusoidal_positions(positions: int, width: int, std: float):
+    """The Transformer's sine/cosine position table (Vaswani et al. 2017), scaled to `std`: position i+k is a fixed
+    rotation of position i, so attention can find "the previous word" from the first step rather than having to
+    learn a geometry for every position first."""
+    import torch
+
+    position = torch.arange(positions, dtype=torch.float32).unsqueeze(1)
+    frequency = torch.exp(torch.arange(0, width, 2, dtype=torch.float32) * (-math.log(10000.0) / width))
+    table = torch.zeros(positions, width)
+    table[:, 0::2] = torch.sin(position * frequency)
+    table[:, 1::2] = torch.cos(position * frequency[: width // 2])
+    return table * (std / table.std())
+
+
+def init_model(
+    out: Path,
+    size: str,
+    corpus: list[str],
+    vocab_size: int,
+    lowercase: bool,
+    seed: int = 42,
+    position_init: str = "random",
+) -> dict:
+    """Write a new tokenizer (trained on `corpus`) and a random BERT of `size` to `out`; `position_init`
+    "sinusoidal" starts its (learned) position embeddings from the sine/cosine table."""
     import torch
 
     tokenizer = train_wordpiece(corpus, vocab_size, lowercase)
     torch.manual_seed(seed)
     model = create_model(size, vocab_size=len(tokenizer))
+    if position_init == "sinusoidal":
+        table = model.bert.embeddings.position_embeddings.weight
+        with torch.no_grad():
+            table.copy_(sinusoidal_positions(*table.shape, std=model.config.initializer_range))
     tokenizer.model_max_length = model.config.max_position_embeddings
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)

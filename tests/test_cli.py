@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from tests.conftest import run_bertcli, run_cli
 
@@ -87,6 +88,25 @@ def test_init_model_cased_keeps_case(tmp_path, sentiment_data):
     result = run_cli("init-model", tmp_path / "m", "--size", "tiny", "--corpus", corpus, "--cased", "--vocab-size", 200)
     assert result.code == 0, result.stderr
     assert "Film" in AutoTokenizer.from_pretrained(tmp_path / "m").tokenize("The Film")
+
+
+def test_init_model_sinusoidal_positions_depend_only_on_the_offset(tmp_path, sentiment_data):
+    from transformers import AutoModel
+
+    def positions(*flags):
+        out = tmp_path / "-".join(["m", *flags])
+        result = run_cli("init-model", out, "--size", "tiny", "--corpus", sentiment_data["corpus"], *flags)
+        assert result.code == 0, result.stderr
+        return AutoModel.from_pretrained(out).embeddings.position_embeddings.weight.detach()
+
+    table, random_table = positions("--position-init", "sinusoidal"), positions()
+    assert table.shape == random_table.shape == (512, 128)
+    assert abs(table.std().item() - 0.02) < 1e-4  # BERT's initializer range, as the random table's
+    similarity = table @ table.T  # the same for every pair at the same distance: "k words back" is one direction
+    for offset in (1, 5):
+        along = torch.diagonal(similarity, offset)
+        assert torch.allclose(along, along[0].expand_as(along), atol=1e-6)
+        assert not torch.allclose(torch.diagonal(random_table @ random_table.T, offset), along, atol=1e-6)
 
 
 @pytest.fixture

@@ -259,7 +259,7 @@ def test_mlm_only_and_whole_word_masking_learns(pretrain_data, tmp_path):
         return result.metrics(out)
 
     untrained = pretrain(tmp_path / "untrained", "--max-steps", "1", "--lr", "1e-9")
-    trained = pretrain(tmp_path / "mlm", "--max-steps", "150", "--lr", "1e-3")
+    trained = pretrain(tmp_path / "mlm", "--max-steps", "150", "--lr", "1e-3", "--dropout", "0")
     assert "nsp_accuracy" not in trained
     # the same held-out masks: from about the vocabulary size (300) to a few dozen candidates per masked word
     assert untrained["perplexity"] > 150 and trained["perplexity"] < 0.25 * untrained["perplexity"], (
@@ -267,7 +267,45 @@ def test_mlm_only_and_whole_word_masking_learns(pretrain_data, tmp_path):
         trained,
     )
     assert trained["mlm_accuracy"] > untrained["mlm_accuracy"]
-    assert json.loads((tmp_path / "mlm" / "config.json").read_text())["architectures"] == ["BertForMaskedLM"]
+    saved = json.loads((tmp_path / "mlm" / "config.json").read_text())
+    assert saved["architectures"] == ["BertForMaskedLM"]
+    assert saved["hidden_dropout_prob"] == 0.1  # --dropout 0 was for pre-training: fine-tuning gets the model's own
+
+
+@pytest.mark.parametrize("objective", ["mlm", "electra"])
+def test_dropout_flag_sets_every_dropout_of_the_trained_models_and_leaves_their_configs(pretrain_data, objective):
+    from transformers import AutoConfig, AutoTokenizer
+
+    from bertcli.config import resolve
+    from bertcli.tasks import registry
+    from bertcli.tasks.base import TaskData
+    from bertcli.tasks.pretraining.objective import pretraining_task
+
+    tiny = pretrain_data / "tiny"
+
+    def models(*dropout):
+        flags = {
+            "model": str(tiny),
+            "output_dir": str(tiny.parent / "unused"),
+            "data": {"train_file": str(pretrain_data / "corpus.txt")},
+        }
+        options = {"objective": objective, **({"dropout": dropout[0]} if dropout else {})}
+        cfg = resolve(registry.get("pretrain"), None, None, {**flags, "options": options}, check_output=False)
+        task = pretraining_task(cfg, AutoTokenizer.from_pretrained(tiny), AutoConfig.from_pretrained(tiny))
+        return task.build_models(TaskData(None, None)).trained
+
+    def twice_the_same(model):  # in training mode: only dropout can make two passes differ
+        ids = torch.randint(5, 200, (2, 16), generator=torch.Generator().manual_seed(0))
+        encoder = model.electra if hasattr(model, "electra") else model.bert
+        model.train()
+        return torch.equal(encoder(ids).last_hidden_state, encoder(ids).last_hidden_state)
+
+    plain, off = models(), models(0.0)
+    assert set(off) == ({"model", "generator"} if objective == "electra" else {"model"})
+    for name, model in off.items():
+        assert model.config.hidden_dropout_prob == model.config.attention_probs_dropout_prob == 0.1
+        assert all(m.p == 0.0 for m in model.modules() if isinstance(m, torch.nn.Dropout))
+        assert twice_the_same(model) and not twice_the_same(plain[name])
 
 
 def test_a_single_document_cannot_teach_nsp(pretrain_data, tmp_path):

@@ -26,6 +26,13 @@ def init_model(
     vocab_size: Annotated[int, typer.Option(help="Largest WordPiece vocabulary to learn.")] = 30522,
     lowercase: Annotated[bool, typer.Option("--lowercase/--cased", help="Lower-case and strip accents.")] = True,
     seed: Annotated[int, typer.Option(help="Random seed for the initial weights.")] = 42,
+    position_init: Annotated[
+        Literal["random", "sinusoidal"],
+        typer.Option(
+            help="Position embeddings: random (BERT's), or the sine/cosine table (still learned), with which "
+            "masked LM from scratch starts using word order sooner."
+        ),
+    ] = "random",
     overwrite_output_dir: Annotated[bool, typer.Option(help="Replace OUT if it already holds files.")] = False,
 ) -> None:
     """Train a WordPiece tokenizer on a corpus and write a randomly initialised BERT (BertForPreTraining).
@@ -40,7 +47,7 @@ def init_model(
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite_output_dir:
         raise BertcliError(f"{out} already exists and is not empty: pass --overwrite-output-dir or choose another OUT")
     quiet_transformers()
-    info = create(out, size, [str(c) for c in corpus], vocab_size, lowercase, seed)
+    info = create(out, size, [str(c) for c in corpus], vocab_size, lowercase, seed, position_init)
     typer.echo(
         f"Wrote a {info['size']} BERT ({info['parameters'] / 1e6:.1f}M parameters, "
         f"vocabulary {info['vocab_size']}) to {out}"

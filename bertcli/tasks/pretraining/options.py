@@ -73,6 +73,11 @@ class PretrainingOptions(TaskOptions):
         help="Without NSP: pack whole sentences into full-length segments that run across documents, [SEP] between "
         "documents (RoBERTa's FULL-SENTENCES); default: segments within each document.",
     )
+    dropout: float | None = setting(
+        help="Dropout (hidden and attention) while pre-training: 0 trains a small model from scratch much faster "
+        "(as the cramming recipe does). The saved config keeps the model's own rates, which fine-tuning uses.",
+        default_text="the model's config",
+    )
     short_seq_prob: float = setting(0.1, help="Share of instances shorter than --max-seq-length.")
     preprocessing_workers: int = setting(1, help="Processes for tokenizing and building instances.")
 
@@ -96,6 +101,8 @@ class PretrainingOptions(TaskOptions):
             raise BertcliError(
                 f"--generator-size must be in (0, 1], a fraction of the model's size, got {self.generator_size}"
             )
+        if self.dropout is not None and not 0 <= self.dropout < 1:
+            raise BertcliError(f"--dropout must be in [0, 1), got {self.dropout}")
         if self.rtd_weight < 0:
             raise BertcliError(f"--rtd-weight must be 0 or more, got {self.rtd_weight}")
         if self.word_segmenter == "jieba":
