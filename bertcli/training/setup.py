@@ -7,6 +7,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+import torch
+
 from bertcli.config import RunConfig
 from bertcli.errors import BertcliError
 from bertcli.modeling import check_max_length, load_config, load_tokenizer, quiet_transformers
@@ -62,6 +64,19 @@ def set_up(cfg: RunConfig, spec, training: bool) -> Setup:
             raise BertcliError(f"--metric-for-best {metric} is not computed: choose loss or one of {', '.join(names)}")
     set_seed(cfg.train.seed)  # new heads start from the same weights in every run with this seed
     models = task.build_models(data)
+    set_dropout(models, getattr(cfg.options, "dropout", None))
     for model in models.frozen.values():
         model.to(accelerator.device).eval().requires_grad_(False)
     return Setup(cfg, accelerator, tokenizer, task, data, models)
+
+
+def set_dropout(models: Models, rate: float | None) -> None:
+    """`--dropout` (pretrain, distill general): the rate of every dropout of the trained models for this run (the
+    attention's included: it reads its module's rate), their configs left as they are, so that a saved model
+    fine-tunes with its own."""
+    if rate is None:
+        return
+    for model in models.trained.values():
+        for module in model.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = rate

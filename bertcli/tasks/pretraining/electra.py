@@ -130,7 +130,7 @@ class ElectraTask(PretrainingTask):
         share_embeddings(generator, discriminator)
         discriminator.bert.pooler.requires_grad_(False)  # ELECTRA does not train it (nor may DDP wait for it)
         discriminator.config.architectures = ["BertForReplacedTokenDetection"]
-        return self.with_dropout(Models(trained={"model": discriminator, GENERATOR: generator}))
+        return Models(trained={"model": discriminator, GENERATOR: generator})
 
     def forward(self, models, batch):
         discriminator, generator = models["model"], models[GENERATOR]

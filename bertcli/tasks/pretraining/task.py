@@ -162,18 +162,7 @@ class PretrainingTask(Task):
         new = sorted({key.rsplit(".", 2)[0] for key in info["missing_keys"]})
         if new:
             print(f"Newly initialised (not in {self.cfg.model}): {', '.join(new)}")
-        return self.with_dropout(Models(trained={"model": model}))
-
-    def with_dropout(self, models: Models) -> Models:
-        """--dropout: the rate of every dropout of the trained models for this run (the attention's included: it
-        reads its module's rate), their configs left as they are, so that the saved model fine-tunes with its own."""
-        rate = self.cfg.options.dropout
-        if rate is not None:
-            for model in models.trained.values():
-                for module in model.modules():
-                    if isinstance(module, torch.nn.Dropout):
-                        module.p = rate
-        return models
+        return Models(trained={"model": model})
 
     def forward(self, models, batch):
         """BertForPreTraining / BertForMaskedLM, with the masked-LM head run on the masked positions only.
