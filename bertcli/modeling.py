@@ -24,6 +24,12 @@ SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json")
 
 
+def is_electra_discriminator(model_config: dict) -> bool:
+    """Whether a model's config.json (as a dict) is an ELECTRA discriminator's: a replaced-token-detection head
+    and no masked-LM head."""
+    return any(a.endswith("ForReplacedTokenDetection") for a in model_config.get("architectures") or [])
+
+
 def _not_found(model: str, error: Exception) -> BertcliError:
     where = (
         "directory exists but holds no usable model"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from bertcli.errors import BertcliError
+from bertcli.modeling import is_electra_discriminator
 from bertcli.predict.base import Predictor
 from bertcli.tasks import registry
 
@@ -15,8 +16,7 @@ class FillMaskPredictor(Predictor):
     outputs = ("predictions", "filled")
 
     def __init__(self, model_dir: str, *args, top_k: int = 5, **kwargs):
-        architectures = registry.model_config(model_dir).get("architectures") or []
-        if any(a.endswith("ForReplacedTokenDetection") for a in architectures):
+        if is_electra_discriminator(registry.model_config(model_dir)):
             raise BertcliError(
                 f"{model_dir} is an ELECTRA discriminator, which has no masked-LM head to fill masks with: fine-tune "
                 f"it (bertcli finetune cls --model {model_dir} ...), or fill masks with its generator: "

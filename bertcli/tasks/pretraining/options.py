@@ -7,6 +7,7 @@ from typing import Literal
 
 from bertcli.config import DataSource, TaskOptions, TrainConfig, setting
 from bertcli.errors import BertcliError
+from bertcli.modeling import is_electra_discriminator
 
 
 @dataclass
@@ -122,7 +123,7 @@ class PretrainingOptions(TaskOptions):
     @classmethod
     def from_model(cls, model_config: dict) -> dict:
         """The objective whose head the model has: NSP's, ELECTRA's replaced-token detection, or masked LM only."""
-        architectures = model_config.get("architectures") or []
-        if any(a.endswith("ForReplacedTokenDetection") for a in architectures):
+        if is_electra_discriminator(model_config):
             return {"objective": "electra"}
+        architectures = model_config.get("architectures") or []
         return {"objective": "mlm-nsp" if any(a.endswith("ForPreTraining") for a in architectures) else "mlm"}
