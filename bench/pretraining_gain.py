@@ -251,25 +251,22 @@ def main(argv=None) -> None:
         starts.update({"MiniLM": minilm(), "MiniLM + MLM on the corpus": work / f"pretrain-{continued}"})
         runs += [(name, starts[name], seed, args.rows) for name in list(starts)[-2:] for seed in args.seeds]
     with ThreadPoolExecutor(args.parallel) as pool:
-        slug = {name: name.replace(" ", "-").replace("+", "plus").lower() for name in starts}
-        slug = {n: f"{v}-{tag}" for n, v in slug.items()}
+        # a pre-trained start's fine-tuning stages are named after its pre-training stage
+        slug = {name: os.path.basename(start).removeprefix("pretrain-") for name, start in starts.items()}
         slug.update({"random init": f"random-init-{args.corpus}{positions}", "MiniLM": f"minilm-{args.corpus}"})
-        if args.minilm:
-            slug["MiniLM + MLM on the corpus"] = continued
         done = {(n, s, r): pool.submit(finetune, slug[n], m, s, r) for n, m, s, r in runs}
         accuracy = {key: future.result() for key, future in done.items()}
 
     def scores(name, rows):
         return [accuracy[name, seed, rows] for seed in args.seeds]
 
-    base = {name: statistics.mean(scores("random init", args.rows)) for name in starts}
-    if args.minilm:  # continued pre-training is measured against the model it continues
-        base["MiniLM + MLM on the corpus"] = statistics.mean(scores("MiniLM", args.rows))
+    against = {"MiniLM + MLM on the corpus": "MiniLM"}  # continued pre-training: against the model it continues
     results = {"args": vars(args), "budget_flops": budget, "pretraining": pretrained, "finetuning": {}}
     rows = []
     for name in starts:
         s = scores(name, args.rows)
         p = pretrained.get(name, {})
+        gain = statistics.mean(s) - statistics.mean(scores(against.get(name, "random init"), args.rows))
         results["finetuning"][name] = {str(args.rows): s}
         rows.append(
             [
@@ -281,7 +278,7 @@ def main(argv=None) -> None:
                 held_out(p),
                 " / ".join(f"{a:.3f}" for a in s),
                 round(statistics.mean(s), 4),
-                f"{100 * (statistics.mean(s) - base[name]):+.2f}" if name != "MiniLM" else "-",
+                f"{100 * gain:+.2f}" if name != "MiniLM" else "-",
             ]
         )
     header = ["starting point", "steps", "training FLOPs", "seconds", "tokens/s", "held-out"]
