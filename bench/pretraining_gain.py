@@ -249,6 +249,9 @@ def main(argv=None) -> None:
             continued, minilm(), corpus, args.minilm_steps, args, ["--objective", "mlm"], MINILM_LR, None
         )
         starts.update({"MiniLM": minilm(), "MiniLM + MLM on the corpus": work / f"pretrain-{continued}"})
+        with open(os.path.join(minilm(), "config.json")) as f:
+            minilm_config = json.load(f)
+        flops["MiniLM + MLM on the corpus"] = train_flops_per_sequence(minilm_config, "mlm", args.seq_length)
         runs += [(name, starts[name], seed, args.rows) for name in list(starts)[-2:] for seed in args.seeds]
     with ThreadPoolExecutor(args.parallel) as pool:
         # a pre-trained start's fine-tuning stages are named after its pre-training stage
@@ -272,7 +275,7 @@ def main(argv=None) -> None:
             [
                 name,
                 p.get("steps", "-"),
-                f"{p['steps'] * args.batch_size * flops.get(name, flops.get('mlm', 0)):.2e}" if name in flops else "-",
+                f"{p['steps'] * args.batch_size * flops[name]:.2e}" if name in flops else "-",
                 f"{p['seconds']:.0f}" if p else "-",
                 p.get("train_tokens_per_second", "-"),
                 held_out(p),
@@ -301,10 +304,14 @@ def main(argv=None) -> None:
         results["electra_step_cost"] = ratio
         table += f"\n\nELECTRA step cost: {ratio:.2f}x an MLM step (tokens/s side by side, same batch and length)."
     table += (
-        f"\n\nBudget: {budget:.2e} training FLOPs ({args.steps} MLM steps x {args.batch_size} x {args.seq_length} "
-        f"tokens); corpus {args.corpus}; {args.position_init} position embeddings at init; lr {args.lr}, "
-        f"warm-up 6%, linear decay; pre-training dropout "
-        f"{'0.1 (the model config)' if args.dropout is None else args.dropout}."
+        ""
+        if not args.objectives
+        else (
+            f"\n\nBudget: {budget:.2e} training FLOPs ({args.steps} MLM steps x {args.batch_size} x {args.seq_length} "
+            f"tokens); corpus {args.corpus}; {args.position_init} position embeddings at init; lr {args.lr}, "
+            f"warm-up 6%, linear decay; pre-training dropout "
+            f"{'0.1 (the model config)' if args.dropout is None else args.dropout}."
+        )
     )
     write_results(args.name, results, table + "\n")
 
