@@ -245,13 +245,13 @@ def main(argv=None) -> None:
     runs += [(name, starts[name], seed, rows) for name in small for rows in args.small_rows for seed in args.seeds]
     if args.minilm:
         continued = f"minilm-{args.corpus}-lr{MINILM_LR:g}-{args.minilm_steps}steps"
+        base = minilm()
         pretrained["MiniLM + MLM on the corpus"] = pretrain(
-            continued, minilm(), corpus, args.minilm_steps, args, ["--objective", "mlm"], MINILM_LR, None
+            continued, base, corpus, args.minilm_steps, args, ["--objective", "mlm"], MINILM_LR, None
         )
-        starts.update({"MiniLM": minilm(), "MiniLM + MLM on the corpus": work / f"pretrain-{continued}"})
-        with open(os.path.join(minilm(), "config.json")) as f:
-            minilm_config = json.load(f)
-        flops["MiniLM + MLM on the corpus"] = train_flops_per_sequence(minilm_config, "mlm", args.seq_length)
+        starts.update({"MiniLM": base, "MiniLM + MLM on the corpus": work / f"pretrain-{continued}"})
+        with open(os.path.join(base, "config.json")) as f:
+            flops["MiniLM + MLM on the corpus"] = train_flops_per_sequence(json.load(f), "mlm", args.seq_length)
         runs += [(name, starts[name], seed, args.rows) for name in list(starts)[-2:] for seed in args.seeds]
     with ThreadPoolExecutor(args.parallel) as pool:
         # a pre-trained start's fine-tuning stages are named after its pre-training stage
@@ -303,16 +303,13 @@ def main(argv=None) -> None:
         ratio = pretrained["mlm"]["train_tokens_per_second"] / pretrained["electra"]["train_tokens_per_second"]
         results["electra_step_cost"] = ratio
         table += f"\n\nELECTRA step cost: {ratio:.2f}x an MLM step (tokens/s side by side, same batch and length)."
-    table += (
-        ""
-        if not args.objectives
-        else (
-            f"\n\nBudget: {budget:.2e} training FLOPs ({args.steps} MLM steps x {args.batch_size} x {args.seq_length} "
-            f"tokens); corpus {args.corpus}; {args.position_init} position embeddings at init; lr {args.lr}, "
-            f"warm-up 6%, linear decay; pre-training dropout "
+    if args.objectives:  # the from-scratch budget, when a from-scratch objective ran
+        table += (
+            f"\n\nBudget: {budget:.2e} training FLOPs ({args.steps} MLM steps x {args.batch_size} x "
+            f"{args.seq_length} tokens); corpus {args.corpus}; {args.position_init} position embeddings at init; "
+            f"lr {args.lr}, warm-up 6%, linear decay; pre-training dropout "
             f"{'0.1 (the model config)' if args.dropout is None else args.dropout}."
         )
-    )
     write_results(args.name, results, table + "\n")
 
 
