@@ -67,15 +67,26 @@ def run_cli(*args) -> Result:
     return Result(code, out.getvalue(), err.getvalue())
 
 
-def run_bertcli(*args, timeout: int = 300) -> Result:
+def run_bertcli(*args, timeout: int = 300, cwd=None) -> Result:
     """Run `bertcli ARGS` as its own process: where stderr lines and the exit status are the behaviour (in-process,
     pytest would swallow warnings that a user sees)."""
     import subprocess
 
     done = subprocess.run(
-        [sys.executable, "-m", "bertcli", *map(str, args)], capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "bertcli", *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=cwd
     )
     return Result(done.returncode, done.stdout, done.stderr)
+
+
+def assert_one_line_error(result: Result, *fragments: str) -> str:
+    """Bad input's contract: exit status 2 and one `bertcli: error: ...` line on stderr (so no traceback) that
+    holds each fragment. Returns that line."""
+    assert result.code == 2, (result.code, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bertcli: error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
 
 
 @pytest.fixture(scope="session")

@@ -6,16 +6,7 @@ import sys
 import pytest
 import torch
 
-from tests.conftest import run_bertcli, run_cli
-
-
-def assert_one_line_error(result, *fragments):
-    assert result.code == 2, (result.code, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("bertcli: error: "), result.stderr
-    assert "Traceback" not in result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
+from tests.conftest import assert_one_line_error, run_bertcli, run_cli
 
 
 def test_version_and_help_of_every_command():

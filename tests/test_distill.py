@@ -16,7 +16,7 @@ from bertcli.tasks.distillation import losses
 from bertcli.tasks.distillation.students import from_teacher_layers, layer_map, of_size, teacher_layers
 from bertcli.training.setup import set_up
 from bertcli.training.trainer import Trainer
-from tests.conftest import TINY_TRAINING, finetune_tiny_classifier, run_cli
+from tests.conftest import TINY_TRAINING, assert_one_line_error, finetune_tiny_classifier, run_bertcli, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +143,6 @@ def test_a_new_student_of_a_size_learns_through_a_projection(teacher, sentiment_
 
 
 def test_bad_distillation_flags(teacher, sentiment_data, tmp_path):
-    from tests.conftest import run_bertcli
 
     common = [
         "distill",
@@ -164,7 +163,7 @@ def test_bad_distillation_flags(teacher, sentiment_data, tmp_path):
         (["--student-layers", "7"], "give distinct ones, or a count up to its depth"),
     ):
         result = run_bertcli(*common, *extra)
-        assert result.code == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result
+        assert_one_line_error(result, message)
 
 
 def test_general_distillation_on_raw_text(tmp_path):

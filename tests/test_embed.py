@@ -12,7 +12,7 @@ import torch
 from transformers import AutoModel, AutoTokenizer, BertModel
 
 from bertcli.predict.embed import Embedder
-from tests.conftest import run_bertcli
+from tests.conftest import assert_one_line_error, run_bertcli
 from tests.test_plain_bert import save_random
 
 TEXTS = ["a great film", "the plot was awful and the acting was dull and far too long", "fine", "so so ."]
@@ -152,5 +152,4 @@ def test_output_files_in_input_order_with_ids(suffix, encoder, tmp_path):
 )
 def test_bad_flags_are_one_line_errors(args, fragment, encoder, tmp_path):
     result = run_bertcli("embed", "--model", encoder, "some text", *args)
-    assert result.code == 2 and result.stderr.startswith("bertcli: error: ") and fragment in result.stderr, result
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert_one_line_error(result, fragment)

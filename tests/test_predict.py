@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.conftest import TINY_TRAINING, run_bertcli, run_cli
+from tests.conftest import TINY_TRAINING, assert_one_line_error, run_bertcli, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -156,8 +156,7 @@ def test_model_kinds_are_detected(classifier, tiny_model, tmp_path):
 def test_bad_input_files(classifier, tmp_path, name, content, message):
     (tmp_path / name).write_text(content)
     result = run_bertcli("predict", "--model", classifier, "--input-file", tmp_path / name)
-    assert result.code == 2 and message in result.stderr, result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert_one_line_error(result, message)
 
 
 def test_too_long_input_is_truncated_with_a_warning(classifier):

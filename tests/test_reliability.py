@@ -90,12 +90,6 @@ def command(tiny_model, sentiment_data, out: Path) -> list[str]:
     ]
 
 
-def bertcli(*args, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "bertcli", *map(str, args)], capture_output=True, text=True, timeout=300, **kwargs
-    )
-
-
 def losses(out: Path) -> list[tuple]:
     records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     return [(r["step"], r.get("loss"), r.get("lr"), r.get("eval_accuracy")) for r in records]
@@ -116,8 +110,8 @@ def assert_same_run(actual: Path, expected: Path) -> None:
 @pytest.fixture(scope="module")
 def uninterrupted(tiny_model, sentiment_data, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("whole") / "out"
-    result = bertcli(*command(tiny_model, sentiment_data, out))
-    assert result.returncode == 0, result.stderr
+    result = run_bertcli(*command(tiny_model, sentiment_data, out))
+    assert result.code == 0, result.stderr
     return out
 
 
@@ -143,8 +137,8 @@ def test_sigkill_inside_a_checkpoint_save_then_resume_matches(
         [".step-15.tmp", "step-10", "step-5"] if point == "mid-save" else ["step-10", "step-15", "step-5"]
     )
 
-    resumed = bertcli(*args, "--resume-from-checkpoint", "auto")
-    assert resumed.returncode == 0, resumed.stderr
+    resumed = run_bertcli(*args, "--resume-from-checkpoint", "auto")
+    assert resumed.code == 0, resumed.stderr
     assert f"Resumed from {out / 'checkpoints' / resumed_from} at step {resumed_from[5:]}" in resumed.stdout
     assert_same_run(out, uninterrupted)
     # the stale .tmp is gone and rotation ends where the uninterrupted run's did
@@ -168,8 +162,8 @@ def test_sigkill_from_outside_mid_training_then_resume_matches(tmp_path, tiny_mo
     assert process.wait() == -signal.SIGKILL
     assert not (out / "model.safetensors").exists()
 
-    resumed = bertcli(*args, "--resume-from-checkpoint", "auto")
-    assert resumed.returncode == 0, resumed.stderr
+    resumed = run_bertcli(*args, "--resume-from-checkpoint", "auto")
+    assert resumed.code == 0, resumed.stderr
     assert "Resumed from" in resumed.stdout
     assert_same_run(out, uninterrupted)
 
@@ -196,8 +190,8 @@ def test_ctrl_c_stops_with_a_checkpoint_and_the_run_continues(tmp_path, tiny_mod
     assert json.loads((checkpoint / "trainer_state.json").read_text())["step"] == step
     assert not (out / "model.safetensors").exists()  # stopped: no final model claims to be finished
 
-    resumed = bertcli(*args, "--resume-from-checkpoint", "auto", "--max-steps", str(step + 3))
-    assert resumed.returncode == 0, resumed.stderr
+    resumed = run_bertcli(*args, "--resume-from-checkpoint", "auto", "--max-steps", str(step + 3))
+    assert resumed.code == 0, resumed.stderr
     assert f"Resumed from {checkpoint} at step {step}" in resumed.stdout
     assert json.loads((out / "metrics.json").read_text())["train_steps"] == step + 3
 
@@ -287,8 +281,8 @@ def test_a_full_disk_while_saving_keeps_the_previous_checkpoint(tmp_path, tiny_m
     assert model.config.num_labels == 2
     assert not (out / "model.safetensors").exists()
 
-    resumed = bertcli(*args, "--resume-from-checkpoint", "auto")  # space again: the run goes on from step 5
-    assert resumed.returncode == 0, resumed.stderr
+    resumed = run_bertcli(*args, "--resume-from-checkpoint", "auto")  # space again: the run goes on from step 5
+    assert resumed.code == 0, resumed.stderr
     assert f"Resumed from {out / 'checkpoints' / 'step-5'} at step 5" in resumed.stdout
 
 
@@ -406,8 +400,8 @@ def test_a_kill_inside_the_final_save_leaves_no_finished_looking_run(
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert not (out / "metrics.json").exists()  # metrics.json, renamed last, says a run finished
     assert (out / "model.safetensors").exists() == (point == "before-metrics")
-    resumed = bertcli(*args, "--resume-from-checkpoint", "auto")
-    assert resumed.returncode == 0, resumed.stderr
+    resumed = run_bertcli(*args, "--resume-from-checkpoint", "auto")
+    assert resumed.code == 0, resumed.stderr
     assert_same_run(out, uninterrupted)
     assert not list(out.glob(".*tmp"))
     assert {"model.safetensors", "config.json", "tokenizer.json", "metrics.json", "run.yaml", "log.jsonl"} <= {

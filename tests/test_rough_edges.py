@@ -12,23 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests import synthetic
+from tests.conftest import assert_one_line_error, run_bertcli
 
 TINY = ["--lr", "1e-3", "--batch-size", "32", "--logging-steps", "5", "--max-seq-length", "32"]
-
-
-def bertcli(*args, cwd=None, timeout=300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "bertcli", *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=cwd
-    )
-
-
-def one_line_error(result, *fragments) -> str:
-    assert result.returncode == 2, (result.returncode, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("bertcli: error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 def metrics(out: Path) -> dict:
@@ -62,7 +48,7 @@ def test_boolean_and_float_labels_train_a_classifier(kind, extra, names, jsonl_s
     from transformers import AutoConfig
 
     out = tmp_path / "out"
-    result = bertcli(
+    result = run_bertcli(
         "finetune",
         "cls",
         "--model",
@@ -78,7 +64,7 @@ def test_boolean_and_float_labels_train_a_classifier(kind, extra, names, jsonl_s
         "--validation-file",
         jsonl_sentiment[f"{kind}-validation"],
     )
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
     assert metrics(out)["accuracy"] >= 0.9
     config = AutoConfig.from_pretrained(out)
     assert config.problem_type == "single_label_classification" and list(config.label2id) == names
@@ -87,7 +73,7 @@ def test_boolean_and_float_labels_train_a_classifier(kind, extra, names, jsonl_s
 @pytest.fixture(scope="module")
 def classifier(tmp_path_factory, tiny_model, sentiment_data) -> Path:
     out = tmp_path_factory.mktemp("rough") / "classifier"
-    result = bertcli(
+    result = run_bertcli(
         "finetune",
         "cls",
         "--model",
@@ -104,7 +90,7 @@ def classifier(tmp_path_factory, tiny_model, sentiment_data) -> Path:
         "--text-column",
         "sentence",
     )
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
     return out
 
 
@@ -122,9 +108,11 @@ def test_predict_names_the_line_of_a_file_that_is_not_utf8(name, classifier, tmp
         "reviews.jsonl": '{"text": "caf\xe9 noir"}\n',
     }[name]
     path.write_bytes(good.encode() + bad.encode("latin-1"))
-    result = bertcli("predict", "--model", classifier, "--input-file", path)
+    result = run_bertcli("predict", "--model", classifier, "--input-file", path)
     line, column = {"reviews.txt": (2, 4), "reviews.csv": (3, 4), "reviews.jsonl": (2, 14)}[name]
-    one_line_error(result, f"line {line} is not valid UTF-8 (byte 0xe9 at column {column})", "save the file as UTF-8")
+    assert_one_line_error(
+        result, f"line {line} is not valid UTF-8 (byte 0xe9 at column {column})", "save the file as UTF-8"
+    )
 
 
 def test_predict_stdin_that_is_not_utf8(classifier):
@@ -139,15 +127,17 @@ def test_predict_stdin_that_is_not_utf8(classifier):
 def test_predict_csv_output_when_a_later_record_has_an_id(classifier, tmp_path):
     inputs = synthetic.write_jsonl(tmp_path / "in.jsonl", [{"text": "a great film"}, {"text": "dull", "id": "r2"}])
     out = tmp_path / "out.csv"
-    result = bertcli("predict", "--model", classifier, "--input-file", inputs, "--format", "csv", "--output-file", out)
-    assert result.returncode == 0, result.stderr
+    result = run_bertcli(
+        "predict", "--model", classifier, "--input-file", inputs, "--format", "csv", "--output-file", out
+    )
+    assert result.code == 0, result.stderr
     import csv
 
     rows = list(csv.DictReader(out.open()))
     assert [r["text"] for r in rows] == ["a great film", "dull"] and [r["id"] for r in rows] == ["", "r2"]
     assert all(r["label"] in ("positive", "negative") for r in rows)
-    to_stdout = bertcli("predict", "--model", classifier, "--input-file", inputs, "--format", "csv")
-    one_line_error(to_stdout, "output record 2 has column(s) id", "--format jsonl")
+    to_stdout = run_bertcli("predict", "--model", classifier, "--input-file", inputs, "--format", "csv")
+    assert_one_line_error(to_stdout, "output record 2 has column(s) id", "--format jsonl")
 
 
 @pytest.mark.parametrize(
@@ -165,7 +155,7 @@ def test_report_to_trackers_that_are_not_installed(report_to, fragments, tiny_mo
 
     if get_available_trackers():
         pytest.skip("an experiment tracker is installed here")
-    result = bertcli(
+    result = run_bertcli(
         "finetune",
         "cls",
         "--model",
@@ -183,7 +173,7 @@ def test_report_to_trackers_that_are_not_installed(report_to, fragments, tiny_mo
         "--report-to",
         report_to,
     )
-    one_line_error(result, *fragments)  # one line: no warning of Accelerate's before it
+    assert_one_line_error(result, *fragments)  # one line: no warning of Accelerate's before it
     assert not (tmp_path / "out").exists()
 
 
@@ -272,7 +262,7 @@ def test_pretraining_a_small_corpus_holds_out_enough_documents(tiny_model, tmp_p
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(synthetic.corpus(12, seed=3))
     out = tmp_path / "out"
-    result = bertcli(
+    result = run_bertcli(
         "pretrain",
         "--model",
         tiny_model,
@@ -285,14 +275,14 @@ def test_pretraining_a_small_corpus_holds_out_enough_documents(tiny_model, tmp_p
         "--max-seq-length",
         "32",
     )
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
     held_out = metrics(out)
     assert "nsp_accuracy" in held_out and held_out["eval_samples"] >= 2  # NSP pairs drawn from the 2 held-out documents
 
     few = tmp_path / "few.txt"
     few.write_text(synthetic.corpus(3, seed=3))
-    result = bertcli("pretrain", "--model", tiny_model, "--output-dir", tmp_path / "few", "--train-file", few)
-    one_line_error(
+    result = run_bertcli("pretrain", "--model", tiny_model, "--output-dir", tmp_path / "few", "--train-file", few)
+    assert_one_line_error(
         result,
         "holds 3 documents: too few to hold out 2 for evaluation (--validation-split-percentage)",
         "pass --validation-file",
@@ -324,12 +314,12 @@ def test_resuming_with_other_training_settings_is_refused(tiny_model, sentiment_
         "--save-total-limit",
         "5",
     ]
-    assert bertcli(*args).returncode == 0
+    assert run_bertcli(*args).code == 0
     written = (out / "run.yaml").read_text()
-    changed = bertcli(
+    changed = run_bertcli(
         *args, "--resume-from-checkpoint", out / "checkpoints" / "step-5", "--lr", "2e-3", "--batch-size", "16"
     )
-    one_line_error(
+    assert_one_line_error(
         changed,
         "cannot resume",
         "train.batch_size 32 -> 16",
@@ -338,8 +328,8 @@ def test_resuming_with_other_training_settings_is_refused(tiny_model, sentiment_
     )
     assert (out / "run.yaml").read_text() == written  # not rewritten with the refused values
     # how a run logs and saves may change
-    again = bertcli(*args, "--resume-from-checkpoint", "auto", "--logging-steps", "2")
-    assert again.returncode == 0, again.stderr
+    again = run_bertcli(*args, "--resume-from-checkpoint", "auto", "--logging-steps", "2")
+    assert again.code == 0, again.stderr
     assert yaml.safe_load((out / "run.yaml").read_text())["train"]["lr"] == 1e-3
 
 
@@ -349,7 +339,7 @@ def test_evaluate_from_another_directory_after_the_training_file_moved(tiny_mode
     work.mkdir()
     synthetic.write_csv(work / "train.csv", synthetic.sentiment(300, seed=21), ["sentence", "label"])
     synthetic.write_csv(work / "dev.csv", synthetic.sentiment(60, seed=22), ["sentence", "label"])
-    result = bertcli(
+    result = run_bertcli(
         "finetune",
         "cls",
         "--model",
@@ -367,13 +357,13 @@ def test_evaluate_from_another_directory_after_the_training_file_moved(tiny_mode
         "sentence",
         cwd=work,
     )
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
     (work / "train.csv").rename(work / "moved.csv")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     for extra in ([], ["--config", work / "out" / "run.yaml"]):
-        evaluated = bertcli("evaluate", "--model", work / "out", *extra, cwd=elsewhere)
-        assert evaluated.returncode == 0, evaluated.stderr
+        evaluated = run_bertcli("evaluate", "--model", work / "out", *extra, cwd=elsewhere)
+        assert evaluated.code == 0, evaluated.stderr
         assert json.loads(evaluated.stdout)["accuracy"] == metrics(work / "out")["accuracy"]
 
 
@@ -381,7 +371,7 @@ def test_early_stopping_and_the_best_model_at_the_end(tiny_model, sentiment_data
     """Accuracy on the synthetic task climbs to 1.0 within ~40 steps and stays there: with patience 3 at one
     evaluation every 10 steps, training stops 30 steps after its last improvement, not at step 300."""
     out = tmp_path / "out"
-    result = bertcli(
+    result = run_bertcli(
         "finetune",
         "cls",
         "--model",
@@ -405,7 +395,7 @@ def test_early_stopping_and_the_best_model_at_the_end(tiny_model, sentiment_data
         "--text-column",
         "sentence",
     )
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
     m = metrics(out)
     assert m["stopped_early"] is True and m["train_steps"] == m["best_step"] + 30 < 300, m
     assert m["model_step"] == m["best_step"] and m["accuracy"] == m["best_metric"] >= 0.95, m
@@ -451,7 +441,7 @@ def test_tsv_files_read_as_glue_and_as_spreadsheets_write_them(tiny_model, senti
     assert len(table) == 200 and table["sentence"][:3] == [text for text, _ in spreadsheet_rows[:3]]
 
     out = tmp_path / "out"
-    result = bertcli(
+    result = run_bertcli(
         "finetune",
         "cls",
         "--model",
@@ -468,10 +458,10 @@ def test_tsv_files_read_as_glue_and_as_spreadsheets_write_them(tiny_model, senti
         "--text-column",
         "sentence",
     )
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
     assert metrics(out)["eval_samples"] == 200
-    predicted = bertcli("predict", "--model", out, "--input-file", quoted, "--text-column", "sentence")
-    assert predicted.returncode == 0, predicted.stderr
+    predicted = run_bertcli("predict", "--model", out, "--input-file", quoted, "--text-column", "sentence")
+    assert predicted.code == 0, predicted.stderr
     texts = [json.loads(line)["text"] for line in predicted.stdout.splitlines()]
     assert texts[:3] == [text for text, _ in spreadsheet_rows[:3]] and len(texts) == 200
 
@@ -490,37 +480,37 @@ def test_training_without_validation_data_and_with_a_held_out_share(tiny_model, 
         "--epochs",
         "5",
     ]
-    alone = bertcli(*common, "--output-dir", tmp_path / "alone")
-    assert alone.returncode == 0, alone.stderr
+    alone = run_bertcli(*common, "--output-dir", tmp_path / "alone")
+    assert alone.code == 0, alone.stderr
     m = metrics(tmp_path / "alone")
     assert "accuracy" not in m and m["train_loss"] < 0.3 and m["best_step"] is None, m  # it learned, unevaluated
     assert not any("eval_" in line for line in (tmp_path / "alone" / "log.jsonl").read_text().splitlines())
 
-    held = bertcli(*common, "--output-dir", tmp_path / "held", "--validation-split-percentage", "20")
-    assert held.returncode == 0, held.stderr
+    held = run_bertcli(*common, "--output-dir", tmp_path / "held", "--validation-split-percentage", "20")
+    assert held.code == 0, held.stderr
     assert "Training: 480 examples" in held.stdout
     m = metrics(tmp_path / "held")
     assert m["eval_samples"] == 120 and m["accuracy"] >= 0.9, m
-    again = bertcli("evaluate", "--model", tmp_path / "held")  # run.yaml names the same 120 held-out rows
-    assert again.returncode == 0, again.stderr
+    again = run_bertcli("evaluate", "--model", tmp_path / "held")  # run.yaml names the same 120 held-out rows
+    assert again.code == 0, again.stderr
     assert json.loads(again.stdout)["accuracy"] == m["accuracy"] and json.loads(again.stdout)["eval_samples"] == 120
 
-    refused = bertcli(*common, "--output-dir", tmp_path / "best", "--load-best-model-at-end")
-    one_line_error(refused, "--load-best-model-at-end needs evaluation data", "--validation-split-percentage")
+    refused = run_bertcli(*common, "--output-dir", tmp_path / "best", "--load-best-model-at-end")
+    assert_one_line_error(refused, "--load-best-model-at-end needs evaluation data", "--validation-split-percentage")
 
 
 def test_predict_keeps_the_inputs_other_columns(classifier, tmp_path):
     inputs = tmp_path / "in.csv"
     inputs.write_text("id,sentence,label,source\nr1,a great film,positive,web\nr2,dull and awful,negative,mail\n")
-    kept = bertcli("predict", "--model", classifier, "--input-file", inputs, "--text-column", "sentence")
-    assert kept.returncode == 0, kept.stderr
+    kept = run_bertcli("predict", "--model", classifier, "--input-file", inputs, "--text-column", "sentence")
+    assert kept.code == 0, kept.stderr
     rows = [json.loads(line) for line in kept.stdout.splitlines()]
     assert [(r["id"], r["text"], r["input_label"], r["source"]) for r in rows] == [
         ("r1", "a great film", "positive", "web"),
         ("r2", "dull and awful", "negative", "mail"),
     ]
     assert all(r["label"] in ("positive", "negative") and 0 < r["score"] <= 1 for r in rows)  # the prediction's own
-    bare = bertcli(
+    bare = run_bertcli(
         "predict", "--model", classifier, "--input-file", inputs, "--text-column", "sentence", "--no-keep-columns"
     )
     assert [sorted(json.loads(line)) for line in bare.stdout.splitlines()] == [["id", "label", "score", "text"]] * 2
@@ -543,12 +533,12 @@ def test_print_config_prints_the_resolved_run_yaml_and_runs_nothing(tiny_model, 
         "1e-4",
         "--version-2",
     ]
-    printed = bertcli(*args, "--print-config")
-    assert printed.returncode == 0 and printed.stderr == "", printed.stderr
+    printed = run_bertcli(*args, "--print-config")
+    assert printed.code == 0 and printed.stderr == "", printed.stderr
     config = yaml.safe_load(printed.stdout)
     assert config["task"] == "squad" and config["train"]["lr"] == 1e-4 and config["options"]["version_2"] is True
     assert config["train"]["max_seq_length"] == 384 and config["data"]["train_file"] == str(sentiment_data["train"])
     assert not out.exists()  # nothing run, nothing written
     (tmp_path / "printed.yaml").write_text(printed.stdout)
-    again = bertcli("finetune", "squad", "--config", tmp_path / "printed.yaml", "--print-config")
+    again = run_bertcli("finetune", "squad", "--config", tmp_path / "printed.yaml", "--print-config")
     assert yaml.safe_load(again.stdout) == config  # what it prints runs as it says
