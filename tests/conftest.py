@@ -84,6 +84,7 @@ def assert_one_line_error(result: Result, *fragments: str) -> str:
     assert result.code == 2, (result.code, result.stderr)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("bertcli: error: "), result.stderr
+    assert "Traceback" not in result.stderr
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
     return lines[0]

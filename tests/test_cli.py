@@ -1,8 +1,5 @@
 """The command line: help, version, init-model, and bad input (exit 2, one line, no traceback)."""
 
-import subprocess
-import sys
-
 import pytest
 import torch
 
@@ -45,8 +42,8 @@ def test_version_and_help_of_every_command():
 
 
 def test_python_dash_m_runs_the_same_cli():
-    result = subprocess.run([sys.executable, "-m", "bertcli", "--version"], capture_output=True, text=True)
-    assert result.returncode == 0 and result.stdout.startswith("bertcli ")
+    result = run_bertcli("--version")
+    assert result.code == 0 and result.stdout.startswith("bertcli ")
 
 
 def test_recipes_list_and_show():
@@ -174,23 +171,5 @@ def test_debug_shows_the_traceback(train_args):
 
 
 def test_real_process_exit_status_and_stderr(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bertcli",
-            "finetune",
-            "cls",
-            "--recipe",
-            "nope",
-            "--model",
-            "x",
-            "--output-dir",
-            str(tmp_path / "o"),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 2
-    assert result.stderr.strip().startswith("bertcli: error: unknown recipe 'nope'")
-    assert len(result.stderr.strip().splitlines()) == 1
+    result = run_bertcli("finetune", "cls", "--recipe", "nope", "--model", "x", "--output-dir", tmp_path / "o")
+    assert assert_one_line_error(result).startswith("bertcli: error: unknown recipe 'nope'")
