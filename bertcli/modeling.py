@@ -31,14 +31,15 @@ def is_electra_discriminator(model_config: dict) -> bool:
 
 
 def _not_found(model: str, error: Exception) -> BertcliError:
-    where = (
-        "directory exists but holds no usable model"
-        if Path(model).is_dir()
-        else ("not a local directory, and the Hugging Face Hub could not provide it")
-    )
+    reason = str(error).splitlines()[0]
+    if Path(model).is_dir():
+        where = f"the directory holds no usable model ({reason})"
+    elif Path(model).is_absolute() or model.startswith(("./", "../", "~")):  # a path: no hub name looks like this
+        where = "no such directory"
+    else:
+        where = f"not a local directory, and the Hugging Face Hub could not provide it ({reason})"
     return BertcliError(
-        f"cannot load model '{model}': {where} ({str(error).splitlines()[0]}); "
-        "pass a directory made by bertcli or `init-model`, or a hub model name"
+        f"cannot load model '{model}': {where}; pass a directory made by bertcli or `init-model`, or a hub model name"
     )
 
 

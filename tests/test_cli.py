@@ -154,7 +154,8 @@ def test_unreadable_file_type(train_args, tmp_path):
 def test_model_that_does_not_exist(train_args, tmp_path):
     args = [str(a) for a in train_args]
     args[args.index("--model") + 1] = str(tmp_path / "no-model")
-    assert_one_line_error(run_bertcli(*args), "cannot load model")
+    line = assert_one_line_error(run_bertcli(*args), "cannot load model", "no-model': no such directory")
+    assert "Hub" not in line  # an absolute path is never a hub name, so the hub's repo-id rule is no help
 
 
 def test_fp16_needs_a_gpu(train_args):
