@@ -279,14 +279,20 @@ INFO_KEYS = ("name", "description", "versions")
 
 
 def resolve(
-    spec, recipe: str | None, config_file: str | None, flags: dict, training: bool = True, check_output: bool = True
+    spec,
+    recipe: str | None,
+    config_file: str | dict | None,
+    flags: dict,
+    training: bool = True,
+    check_output: bool = True,
 ) -> RunConfig:
     """Layer defaults <- the task's defaults <- recipe <- config file <- flags into a validated RunConfig.
 
-    `spec` is the task's registry entry (its name, data settings and options classes); `flags` holds only what
-    the user passed on the command line (None values are dropped), in the nested shape of run.yaml.
+    `spec` is the task's registry entry (its name, data settings and options classes); `config_file` a YAML file's
+    path or its settings already read; `flags` holds only what the user passed on the command line (None values
+    are dropped), in the nested shape of run.yaml.
     """
-    file_layer = load_yaml(config_file) if config_file else {}
+    file_layer = (config_file if isinstance(config_file, dict) else load_yaml(config_file)) if config_file else {}
     recipe_name = recipe or file_layer.get("recipe")
     layers = [{"train": spec.options.train_defaults}]
     if recipe_name:

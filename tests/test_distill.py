@@ -214,7 +214,7 @@ def test_general_distillation_on_raw_text(tmp_path):
 
 
 def test_question_answering_distillation_runs_and_keeps_the_task(tmp_path):
-    """A tiny QA teacher distilled into one of its layers: the output is a QA model that predict answers with."""
+    """A tiny QA teacher distilled into one of its layers: the output is a QA model that evaluate scores."""
     from tests import synthetic
 
     rows = synthetic.qa(300, seed=7)
@@ -258,6 +258,11 @@ def test_question_answering_distillation_runs_and_keeps_the_task(tmp_path):
     assert config["architectures"] == ["BertForQuestionAnswering"] and config["num_hidden_layers"] == 1
     metrics = student.metrics(tmp_path / "student")
     assert {"exact_match", "f1"} <= set(metrics) and (tmp_path / "student" / "predictions.json").is_file()
+    # `evaluate` reads the distillation's run.yaml as a squad run's (its data, length and doc stride): same scores
+    evaluated = run_cli("evaluate", "--model", tmp_path / "student")
+    assert evaluated.code == 0, evaluated.stderr
+    scores = json.loads(evaluated.stdout)
+    assert (scores["exact_match"], scores["f1"]) == pytest.approx((metrics["exact_match"], metrics["f1"]))
 
 
 def test_a_transfer_set_of_unlabelled_texts(teacher, sentiment_data, tmp_path):

@@ -17,6 +17,7 @@ from bertcli.cli.generate import DATA_PANEL, RUN_PANEL, command_function, flag_n
 from bertcli.config import resolve
 from bertcli.errors import BertcliError
 from bertcli.tasks import registry
+from bertcli.yamlio import load_yaml
 
 EVAL_PANEL = "Evaluation"
 OWN_OPTIONS = {
@@ -64,6 +65,19 @@ def _data_parameters() -> list[inspect.Parameter]:
     return list(seen.values())
 
 
+def _training_settings(run_yaml: Path, spec) -> str | dict:
+    """The settings the model was trained with, for evaluating it as a `spec` model. A distillation's run.yaml
+    (`distill-squad`) is read as that of the task it distils (`squad`): its data and training settings, and the
+    options the two share (doc stride, answer length...); the distillation's own (temperature...) are dropped."""
+    settings = load_yaml(run_yaml, "run.yaml")
+    distilled = next((t.recipes_of for t in registry.TASKS if t.name == settings.get("task")), None)
+    if distilled != spec.name:  # the task's own run.yaml; or another's, which resolve() refuses and says why
+        return str(run_yaml)
+    own = {f.name for f in dataclasses.fields(spec.options)}
+    options = {k: v for k, v in (settings.get("options") or {}).items() if k in own}
+    return {**settings, "task": spec.name, "options": options}
+
+
 def _evaluate(given: dict) -> None:
     model = given.pop("model", None)
     if not model:
@@ -80,7 +94,7 @@ def _evaluate(given: dict) -> None:
     config = given.pop("config", None)
     run_yaml = Path(model) / "run.yaml"
     if config is None and run_yaml.is_file():
-        config = str(run_yaml)
+        config = _training_settings(run_yaml, spec)
     output_file, recipe = given.pop("output_file", None), given.pop("recipe", None)
     flags = {"model": model, "data": data, "train": {**given, "report_to": "none"}}
     if config is None:  # a model trained elsewhere: what its config.json says of the task's options
