@@ -213,6 +213,25 @@ def test_general_distillation_on_raw_text(tmp_path):
     shutil.rmtree(tmp_path / "mlm", ignore_errors=True)
 
 
+def test_general_distillation_with_the_mlm_loss_writes_a_masked_lm_that_evaluate_scores(tmp_path):
+    """DistilBERT's triple loss from a teacher with an MLM head: the student keeps a masked-LM head, and `evaluate`
+    reads the distillation's run.yaml as a pre-training run's, reporting the student's masked-LM accuracy."""
+    from tests import synthetic
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(synthetic.corpus(60, seed=9))
+    assert run_cli("init-model", tmp_path / "init", "--size", "tiny", "--corpus", corpus, "--vocab-size", 300).code == 0
+    out = tmp_path / "student"
+    result = run_cli("distill", "general", "--teacher", tmp_path / "init", "--train-file", corpus, "--output-dir", out,
+                     "--max-seq-length", "64", "--batch-size", "16", "--max-steps", "10", "--mlm-weight", "1",
+                     "--no-report")  # fmt: skip
+    assert result.code == 0, result.stderr
+    assert json.loads((out / "config.json").read_text())["architectures"] == ["BertForMaskedLM"]
+    evaluated = run_cli("evaluate", "--model", out)
+    assert evaluated.code == 0, evaluated.stderr
+    assert 0 <= json.loads(evaluated.stdout)["mlm_accuracy"] <= 1
+
+
 def test_question_answering_distillation_runs_and_keeps_the_task(tmp_path):
     """A tiny QA teacher distilled into one of its layers: the output is a QA model that evaluate scores."""
     from tests import synthetic
