@@ -143,7 +143,6 @@ def test_a_new_student_of_a_size_learns_through_a_projection(teacher, sentiment_
 
 
 def test_bad_distillation_flags(teacher, sentiment_data, tmp_path):
-
     common = [
         "distill",
         "cls",
@@ -170,7 +169,8 @@ def test_general_distillation_on_raw_text(tmp_path):
     """TinyBERT's general distillation from a teacher with no head at all: a 1-layer student of the 2-layer tiny
     BERT gets closer to it on held-out text (the loss falls), and is written as a bare encoder that fine-tuning
     takes as its starting point. With --mlm-weight (DistilBERT's triple loss) a teacher without an MLM head is
-    refused."""
+    refused; one with it gives a student with a masked-LM head, whose masked-LM accuracy `evaluate` reports (reading
+    the distillation's run.yaml as a pre-training run's)."""
     import shutil
 
     from transformers import AutoModel, BertModel
@@ -211,23 +211,11 @@ def test_general_distillation_on_raw_text(tmp_path):
     refused = run_cli(*args, "--output-dir", tmp_path / "mlm", "--max-steps", "2", "--mlm-weight", "1")
     assert refused.code == 2 and "needs a teacher with a masked-LM head" in refused.stderr
     shutil.rmtree(tmp_path / "mlm", ignore_errors=True)
-
-
-def test_general_distillation_with_the_mlm_loss_writes_a_masked_lm_that_evaluate_scores(tmp_path):
-    """DistilBERT's triple loss from a teacher with an MLM head: the student keeps a masked-LM head, and `evaluate`
-    reads the distillation's run.yaml as a pre-training run's, reporting the student's masked-LM accuracy."""
-    from tests import synthetic
-
-    corpus = tmp_path / "corpus.txt"
-    corpus.write_text(synthetic.corpus(60, seed=9))
-    assert run_cli("init-model", tmp_path / "init", "--size", "tiny", "--corpus", corpus, "--vocab-size", 300).code == 0
-    out = tmp_path / "student"
-    result = run_cli("distill", "general", "--teacher", tmp_path / "init", "--train-file", corpus, "--output-dir", out,
-                     "--max-seq-length", "64", "--batch-size", "16", "--max-steps", "10", "--mlm-weight", "1",
-                     "--no-report")  # fmt: skip
-    assert result.code == 0, result.stderr
-    assert json.loads((out / "config.json").read_text())["architectures"] == ["BertForMaskedLM"]
-    evaluated = run_cli("evaluate", "--model", out)
+    with_mlm_head = [init if a == teacher else a for a in args]  # init-model's BERT has the MLM (and NSP) heads
+    triple = run_cli(*with_mlm_head, "--output-dir", tmp_path / "mlm", "--max-steps", "10", "--mlm-weight", "1")
+    assert triple.code == 0, triple.stderr
+    assert json.loads((tmp_path / "mlm" / "config.json").read_text())["architectures"] == ["BertForMaskedLM"]
+    evaluated = run_cli("evaluate", "--model", tmp_path / "mlm")
     assert evaluated.code == 0, evaluated.stderr
     assert 0 <= json.loads(evaluated.stdout)["mlm_accuracy"] <= 1
 
