@@ -34,6 +34,7 @@ import os
 import shlex
 import statistics
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from common import DATA, WORK, markdown, mini_model, minilm, stage, wikitext2_text, write_results
 
@@ -250,8 +251,8 @@ def main(argv=None) -> None:
             continued, base, corpus, args.minilm_steps, args, ["--objective", "mlm"], MINILM_LR, None
         )
         starts.update({"MiniLM": base, "MiniLM + MLM on the corpus": work / f"pretrain-{continued}"})
-        with open(os.path.join(base, "config.json")) as f:
-            flops["MiniLM + MLM on the corpus"] = train_flops_per_sequence(json.load(f), "mlm", args.seq_length)
+        base_config = json.loads((Path(base) / "config.json").read_text())
+        flops["MiniLM + MLM on the corpus"] = train_flops_per_sequence(base_config, "mlm", args.seq_length)
         runs += [(name, starts[name], seed, args.rows) for name in list(starts)[-2:] for seed in args.seeds]
     with ThreadPoolExecutor(args.parallel) as pool:
         # a pre-trained start's fine-tuning stages are named after its pre-training stage
