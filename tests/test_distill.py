@@ -127,6 +127,29 @@ def test_a_student_of_teacher_layers_trains_beside_a_teacher_that_never_changes(
     assert predicted.code == 0 and json.loads(predicted.stdout)["label"] == "positive"
 
 
+def test_a_labels_only_baseline_never_runs_the_teacher(teacher, sentiment_data, tmp_path, monkeypatch):
+    """--alpha 0 --hidden-weight 0 (the same student on the labels alone, the baseline distillation is measured
+    against) reads nothing of the teacher, so the teacher does not run; with the defaults it runs at every step."""
+    from bertcli.tasks.distillation.task import ClassificationDistillationTask
+
+    calls = []
+    build = ClassificationDistillationTask.build_models
+
+    def counted(self, data):
+        models = build(self, data)  # the student built first: a copy of the teacher would copy a hook as well
+        models.frozen["teacher"].register_forward_hook(lambda *_: calls.append(1))
+        return models
+
+    monkeypatch.setattr(ClassificationDistillationTask, "build_models", counted)
+    distill(teacher, tmp_path / "distilled", sentiment_data, max_steps=3)
+    assert len(calls) == 3  # once a training step (evaluation runs the student alone)
+    calls.clear()
+    labels_only = {"alpha": 0.0, "hidden_weight": 0.0}
+    distill(teacher, tmp_path / "labels", sentiment_data, options=labels_only)
+    assert calls == []
+    assert json.loads((tmp_path / "labels" / "metrics.json").read_text())["accuracy"] >= 0.95  # it learns all the same
+
+
 def test_a_new_student_of_a_size_learns_through_a_projection(teacher, sentiment_data, tmp_path):
     """TinyBERT-style: a new, randomly initialised student (the `tiny` size), hidden states compared through a
     learned projection, attention maps and embeddings too; the projection is trained and checkpointed beside the
@@ -160,6 +183,7 @@ def test_bad_distillation_flags(teacher, sentiment_data, tmp_path):
         (["--student-size", "huge"], "--student-size huge: choose one of"),
         (["--alpha", "2"], "--alpha must be between 0 and 1"),
         (["--student-layers", "7"], "give distinct ones, or a count up to its depth"),
+        (["--alpha", "0", "--transfer-file", sentiment_data["train"]], "give --alpha above 0"),
     ):
         result = run_bertcli(*common, *extra)
         assert_one_line_error(result, message)

@@ -81,6 +81,11 @@ class ClassificationDistillationOptions(ClassificationOptions, DistillationOptio
         super().check(train)
         if self.transfer_file and not Path(self.transfer_file).is_file():
             raise BertcliError(f"--transfer-file not found: {self.transfer_file}")
+        if self.transfer_file and not self.alpha:
+            raise BertcliError(
+                "--transfer-file texts have the teacher's predictions as their only targets, which --alpha 0 "
+                "turns off: give --alpha above 0"
+            )
 
 
 @dataclass

@@ -83,8 +83,10 @@ class Distillation:
         states = self._wants_states()
         extra = {"output_hidden_states": states, "output_attentions": states and o.attention_weight > 0}
         out = student(**batch, **extra)
-        with torch.no_grad():
-            target = teacher(**{k: v for k, v in batch.items() if k not in LABEL_KEYS}, **extra)
+        target = None  # the teacher runs only where a loss reads it: not for a labels-only baseline (--alpha 0)
+        if states or (o.stage != "intermediate" and o.alpha > 0):
+            with torch.no_grad():
+                target = teacher(**{k: v for k, v in batch.items() if k not in LABEL_KEYS}, **extra)
         total = torch.zeros((), device=batch["input_ids"].device)
         if o.stage != "intermediate":
             total = total + self.prediction_loss(out, target, batch)
@@ -121,8 +123,12 @@ class Distillation:
 
     def prediction_loss(self, out, target, batch) -> torch.Tensor:
         """alpha x the soft targets + (1 - alpha) x the labels (the student's own loss)."""
-        o = self.cfg.options
-        return o.alpha * self.soft_loss(out, target) + (1 - o.alpha) * out.loss
+        return self.weighted_soft_loss(out, target) + (1 - self.cfg.options.alpha) * out.loss
+
+    def weighted_soft_loss(self, out, target):
+        """alpha x the soft targets; nothing at --alpha 0, where the teacher did not run."""
+        alpha = self.cfg.options.alpha
+        return alpha * self.soft_loss(out, target) if alpha else 0.0
 
     def soft_loss(self, out, target) -> torch.Tensor:
         raise NotImplementedError
@@ -176,7 +182,7 @@ class ClassificationDistillationTask(Distillation, ClassificationTask):
         if known.all() or labels.dim() > 1:
             return super().prediction_loss(out, target, batch)
         hard = torch.nn.functional.cross_entropy(out.logits[known].float(), labels[known]) if known.any() else 0.0
-        return o.alpha * self.soft_loss(out, target) + (1 - o.alpha) * hard
+        return self.weighted_soft_loss(out, target) + (1 - o.alpha) * hard
 
     def soft_loss(self, out, target) -> torch.Tensor:
         _, problem_type = self._model_labels()  # the teacher's
@@ -239,6 +245,8 @@ class GeneralDistillationTask(Distillation, PretrainingTask):
         o = self.cfg.options
         if not o.mlm_weight:
             return torch.zeros((), device=batch["input_ids"].device)
+        if not o.alpha:  # the student's masked LM alone: the teacher did not run
+            return o.mlm_weight * out.loss
         chosen = batch["labels"] != -100
         soft = losses.soft_cross_entropy(out.logits[chosen], target.logits[chosen], o.temperature)
         return o.alpha * soft + o.mlm_weight * out.loss
