@@ -11,6 +11,7 @@ from safetensors.torch import load_file
 from transformers import AutoModelForSequenceClassification, BertConfig, BertForSequenceClassification
 
 from bertcli.config import resolve
+from bertcli.errors import BertcliError
 from bertcli.tasks import registry
 from bertcli.tasks.distillation import losses
 from bertcli.tasks.distillation.students import from_teacher_layers, layer_map, of_size, teacher_layers
@@ -33,6 +34,10 @@ def test_teacher_layers_and_the_layer_map():
     assert teacher_layers("3", 12) == [0, 4, 8] and teacher_layers("5,1", 6) == [1, 5]
     assert layer_map(3, 6, [0, 2, 4]) == [(1, 1), (2, 3), (3, 5)]  # each student layer against the one it came from
     assert layer_map(4, 12, None) == [(1, 3), (2, 6), (3, 9), (4, 12)]  # TinyBERT's uniform map
+    assert layer_map(3, 6, [0, 2, 4], "uniform") == [(1, 2), (2, 4), (3, 6)]  # asked for: the last against the last
+    assert layer_map(1, 6, [0], "uniform") == [(1, 6)] and layer_map(1, 6, [0], "source") == [(1, 1)]
+    with pytest.raises(BertcliError, match="--layer-map uniform"):
+        layer_map(4, 12, None, "source")  # a new student has no source layers
 
 
 def test_a_student_of_teacher_layers_holds_exactly_those_layers():
@@ -150,6 +155,18 @@ def test_a_labels_only_baseline_never_runs_the_teacher(teacher, sentiment_data, 
     assert json.loads((tmp_path / "labels" / "metrics.json").read_text())["accuracy"] >= 0.95  # it learns all the same
 
 
+def test_the_layer_map_sets_a_student_layer_against_its_source_or_the_teachers_last(teacher, sentiment_data, tmp_path):
+    """A one-layer student taken from the teacher's first layer equals it at the start: against that source its
+    hidden-state loss is zero; --layer-map uniform sets it against the teacher's last layer, which it is not."""
+    first_loss = {}
+    for how in ("source", "uniform"):
+        options = {"student_layers": "1", "alpha": 0.0, "layer_map": how}
+        distill(teacher, tmp_path / how, sentiment_data, options=options, max_steps=1, lr=1e-9, logging_steps=1)
+        first_loss[how] = json.loads((tmp_path / how / "log.jsonl").read_text().splitlines()[0])["loss"]
+    hidden = first_loss["uniform"] - first_loss["source"]  # the same labels loss in both, the same batch and model
+    assert hidden > 0.01, first_loss
+
+
 def test_a_new_student_of_a_size_learns_through_a_projection(teacher, sentiment_data, tmp_path):
     """TinyBERT-style: a new, randomly initialised student (the `tiny` size), hidden states compared through a
     learned projection, attention maps and embeddings too; the projection is trained and checkpointed beside the
@@ -183,6 +200,7 @@ def test_bad_distillation_flags(teacher, sentiment_data, tmp_path):
         (["--student-size", "huge"], "--student-size huge: choose one of"),
         (["--alpha", "2"], "--alpha must be between 0 and 1"),
         (["--student-layers", "7"], "give distinct ones, or a count up to its depth"),
+        (["--student-size", "tiny", "--layer-map", "source"], "has no layers taken from the teacher"),
         (["--alpha", "0", "--transfer-file", sentiment_data["train"]], "give --alpha above 0"),
     ):
         result = run_bertcli(*common, *extra)

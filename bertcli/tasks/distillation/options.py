@@ -39,6 +39,12 @@ class DistillationOptions(TaskOptions):
         help="cosine (DistilBERT's, same width) or mse through a learned projection (TinyBERT's); auto: "
         "cosine when the widths agree.",
     )
+    layer_map: Literal["auto", "source", "uniform"] = setting(
+        "auto",
+        help="Which teacher layer each student layer learns from: source (the one it was taken from), uniform "
+        "(TinyBERT's m x N / M: the student's last against the teacher's last); auto: source for a student of "
+        "the teacher's layers, else uniform.",
+    )
     attention_weight: float = setting(
         0.0, help="Weight of the attention-map MSE between mapped layers (TinyBERT's; slower: eager attention)."
     )
@@ -57,6 +63,11 @@ class DistillationOptions(TaskOptions):
             )
         if self.student and (self.student_layers or self.student_size):
             raise BertcliError("--student starts from a model directory: drop --student-layers and --student-size")
+        if self.student_size and self.layer_map == "source":
+            raise BertcliError(
+                "--layer-map source: a new student (--student-size) has no layers taken from the teacher; "
+                "use --layer-map uniform"
+            )
         if self.student_size and self.student_size not in STUDENT_SIZES:
             raise BertcliError(f"--student-size {self.student_size}: choose one of {', '.join(STUDENT_SIZES)}")
         if self.student_layers and not all(p.strip().isdigit() for p in self.student_layers.split(",")):

@@ -61,9 +61,19 @@ def of_size(auto_class, teacher_config, size: str, **kwargs) -> torch.nn.Module:
     return auto_class.from_config(config)
 
 
-def layer_map(student_depth: int, teacher_depth: int, layers: list[int] | None) -> list[tuple[int, int]]:
-    """(student, teacher) indices into `hidden_states` (0: the embeddings' output) of the layers distilled: a
-    student of teacher layers against the ones it came from, another uniformly (TinyBERT's g(m) = m * N / M)."""
-    if layers is not None:
+def layer_map(
+    student_depth: int, teacher_depth: int, layers: list[int] | None, how: str = "auto"
+) -> list[tuple[int, int]]:
+    """(student, teacher) indices into `hidden_states` (0: the embeddings' output) of the layers distilled. `how`:
+    source, each student layer against the teacher layer it came from (`layers`); uniform, TinyBERT's g(m) = m * N /
+    M, the student's last layer against the teacher's last; auto, source for a student of the teacher's layers."""
+    if how == "source" and layers is None:
+        from bertcli.errors import BertcliError
+
+        raise BertcliError(
+            "--layer-map source: this student was not taken from the teacher's layers (--student-layers); "
+            "use --layer-map uniform"
+        )
+    if layers is not None and how != "uniform":
         return [(i + 1, layer + 1) for i, layer in enumerate(layers)]
     return [(m, round(m * teacher_depth / student_depth)) for m in range(1, student_depth + 1)]

@@ -45,6 +45,7 @@ class Distillation:
             layers = teacher_layers(o.student_layers, teacher.config.num_hidden_layers)
             student = from_teacher_layers(teacher, layers)
             student.config.distilled_from_layers = layers  # the layer map; kept in config.json, harmless elsewhere
+        self._layer_map(student.config, teacher.config)  # one that cannot be is refused before training
         if o.attention_weight and o.stage != "prediction":  # attention maps need the eager implementation
             for model in (student, teacher):
                 model.set_attn_implementation("eager")
@@ -96,13 +97,17 @@ class Distillation:
             )
         return total
 
-    def intermediate_loss(self, out, target, mask, student_config, teacher_config, projection) -> torch.Tensor:
-        o = self.cfg.options
-        mapped = layer_map(
+    def _layer_map(self, student_config, teacher_config) -> list[tuple[int, int]]:
+        return layer_map(
             student_config.num_hidden_layers,
             teacher_config.num_hidden_layers,
             getattr(student_config, "distilled_from_layers", None),
+            self.cfg.options.layer_map,
         )
+
+    def intermediate_loss(self, out, target, mask, student_config, teacher_config, projection) -> torch.Tensor:
+        o = self.cfg.options
+        mapped = self._layer_map(student_config, teacher_config)
         total = torch.zeros((), device=mask.device)
         if o.hidden_weight:
             terms = [
