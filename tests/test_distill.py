@@ -200,7 +200,7 @@ def test_bad_distillation_flags(teacher, sentiment_data, tmp_path):
         (["--student-size", "huge"], "--student-size huge: choose one of"),
         (["--alpha", "2"], "--alpha must be between 0 and 1"),
         (["--student-layers", "7"], "give distinct ones, or a count up to its depth"),
-        (["--student-size", "tiny", "--layer-map", "source"], "has no layers taken from the teacher"),
+        (["--student-size", "tiny", "--layer-map", "source"], "was not taken from the teacher's layers"),
         (["--alpha", "0", "--transfer-file", sentiment_data["train"]], "give --alpha above 0"),
     ):
         result = run_bertcli(*common, *extra)

@@ -63,11 +63,6 @@ class DistillationOptions(TaskOptions):
             )
         if self.student and (self.student_layers or self.student_size):
             raise BertcliError("--student starts from a model directory: drop --student-layers and --student-size")
-        if self.student_size and self.layer_map == "source":
-            raise BertcliError(
-                "--layer-map source: a new student (--student-size) has no layers taken from the teacher; "
-                "use --layer-map uniform"
-            )
         if self.student_size and self.student_size not in STUDENT_SIZES:
             raise BertcliError(f"--student-size {self.student_size}: choose one of {', '.join(STUDENT_SIZES)}")
         if self.student_layers and not all(p.strip().isdigit() for p in self.student_layers.split(",")):
