@@ -6,6 +6,7 @@ student must be several times cheaper in compute than the teacher to be 4x faste
     python bench/student_shapes.py          # after bench/distillation.py has built bench/work/sst2-teacher
 """
 
+import argparse
 import json
 import shutil
 import sys
@@ -46,7 +47,14 @@ def student(teacher, name: str, shape: tuple) -> str:
     return out
 
 
-def main() -> None:
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--name", default="student_shapes", help="results file name under bench/results/")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
     teacher = WORK / "sst2-teacher"
     if not (teacher / "config.json").is_file():
         sys.exit("bench: bench/work/sst2-teacher is missing: run bench/distillation.py first")
@@ -64,7 +72,7 @@ def main() -> None:
     rows = [[name, s, f"{base / s:.2f}x"] for name, s in seconds.items()]
     table = "Student shapes, random weights: whole `bertcli predict` over 4,360 sentences, best of 2\n\n"
     table += markdown(["shape", "seconds", "speed-up"], rows)
-    write_results("student_shapes", {"seconds": seconds, "python": sys.version, "shapes": SHAPES}, table)
+    write_results(args.name, {"seconds": seconds, "python": sys.version, "shapes": SHAPES}, table)
     print(json.dumps(seconds))
 
 
