@@ -119,6 +119,14 @@ def dev() -> tuple[list[str], list[int]]:
     return [r["sentence"] for r in rows], [int(r["label"]) for r in rows]
 
 
+def dev_five_times():
+    """The dev sentences five times over, as the input file of the timed commands; (its path, its row count)."""
+    texts, _ = dev()
+    inputs = WORK / "dev-x5-distill.tsv"
+    inputs.write_text("sentence\n" + "".join(f"{t}\n" for t in texts * 5), encoding="utf-8")
+    return inputs, len(texts) * 5
+
+
 def predict(model, extra: list, inputs, n: int) -> dict:
     """Accuracy on the dev set and sentences/s over `inputs` (best of 2 whole commands)."""
     out = WORK / "distill-predict.jsonl"
@@ -173,7 +181,9 @@ def build(args) -> dict:
     thousands = args.one_layer_transfer // 1000
     if "1layer-logits" in args.students:  # the teacher's outputs alone: no hidden-state loss
         name = f"distill-1layer-transfer{thousands}k"
-        stage(name, [*distill, *one, "--hidden-weight", "0", "--transfer-file", imdb_sentences(thousands * 1000)])
+        stage(
+            name, [*distill, *one, "--hidden-weight", "0", "--transfer-file", imdb_sentences(args.one_layer_transfer)]
+        )
         rows["1 layer, outputs only"] = (WORK / name, [])
     if "1layer" in args.students:
         # The teacher's embeddings and first layer, its pooler and head: 3.6x to 5.4x faster than the teacher as
@@ -181,7 +191,9 @@ def build(args) -> dict:
         # uniform; against its source, the teacher's first layer, which it already is, the hidden loss would only
         # hold it there).
         name = f"distill-1layer-uniform-transfer{thousands}k"
-        stage(name, [*distill, *one, "--layer-map", "uniform", "--transfer-file", imdb_sentences(thousands * 1000)])
+        stage(
+            name, [*distill, *one, "--layer-map", "uniform", "--transfer-file", imdb_sentences(args.one_layer_transfer)]
+        )
         rows["1 layer (0), distilled (last layer's states) + IMDB transfer set"] = (WORK / name, [])
         rows["1 layer, --quantize int8"] = (WORK / name, ["--quantize", "int8"])
     if "mini" in args.students:
@@ -240,10 +252,7 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
     models = build(args)
-    texts, _ = dev()
-    inputs = WORK / "dev-x5-distill.tsv"
-    inputs.write_text("sentence\n" + "".join(f"{t}\n" for t in texts * 5), encoding="utf-8")
-    n = len(texts) * 5
+    inputs, n = dev_five_times()
     results = {name: predict(model, extra, inputs, n) for name, (model, extra) in models.items()}
     base = results["teacher (MiniLM, 6 x 384)"]
     for r in results.values():

@@ -12,7 +12,7 @@ import shutil
 import sys
 
 from common import BIN, WORK, markdown, run_measured, write_results
-from distillation import dev
+from distillation import dev_five_times
 
 SHAPES = {  # layers, hidden, heads, feed-forward
     "4 x 256 (mini)": (4, 256, 4, 1024),
@@ -58,9 +58,7 @@ def main(argv=None) -> None:
     teacher = WORK / "sst2-teacher"
     if not (teacher / "config.json").is_file():
         sys.exit("bench: bench/work/sst2-teacher is missing: run bench/distillation.py first")
-    texts, _ = dev()
-    inputs = WORK / "dev-x5-distill.tsv"
-    inputs.write_text("sentence\n" + "".join(f"{t}\n" for t in texts * 5), encoding="utf-8")
+    inputs, _ = dev_five_times()
     models = {"teacher (6 x 384)": teacher, **{name: student(teacher, name, s) for name, s in SHAPES.items()}}
     command = [BIN / "bertcli", "predict", "--input-file", inputs, "--text-column", "sentence"]
     out = ["--output-file", WORK / "shapes" / "predict.jsonl"]
