@@ -58,6 +58,7 @@ STUDENTS = [
     "1layer-logits",
     "1layer",
     "mini",
+    "narrow",
 ]
 
 
@@ -68,6 +69,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--transfer-sentences", type=int, default=120000, help="IMDB sentences in the transfer set")
     parser.add_argument(
         "--one-layer-transfer", type=int, default=80000, help="IMDB sentences in the 1-layer student's transfer set"
+    )
+    parser.add_argument("--narrow-width", type=int, default=192, help="hidden width of the narrowed 3-layer student")
+    parser.add_argument(
+        "--narrow-general-steps", type=int, default=400, help="steps of the narrowed student's first stage (32 x 64)"
     )
     parser.add_argument(
         "--students",
@@ -209,6 +214,20 @@ def build(args) -> dict:
         rows["mini 4 x 256, general + task distilled"] = (WORK / "distill-mini", [])
         rows["mini, --quantize int8"] = (WORK / "distill-mini", ["--quantize", "int8"])
         rows["mini, ONNX int8"] = (onnx, [])
+    if "narrow" in args.students:
+        # The teacher's layers 0, 2 and 4 narrowed to --narrow-width (its most important channels, heads and
+        # feed-forward units), first taught the teacher's layers on IMDB reviews (general distillation's losses and
+        # text), then distilled on SST-2 with the transfer set.
+        general = f"distill-general-3x{args.narrow_width}"
+        stage(general, narrow_general(args, teacher))
+        name = f"distill-3x{args.narrow_width}-transfer{thousands}k"
+        stage(
+            name,
+            [*distill, "--student", WORK / general, "--lr", "2e-4", "--warmup-ratio", "0.06", "--hidden-loss", "mse"]
+            + ["--transfer-file", imdb_sentences(args.one_layer_transfer)],
+        )
+        rows[f"3 x {args.narrow_width} (narrowed layers 0, 2, 4), general + task distilled"] = (WORK / name, [])
+        rows[f"3 x {args.narrow_width}, --quantize int8"] = (WORK / name, ["--quantize", "int8"])
     rows["teacher, --quantize int8"] = (teacher, ["--quantize", "int8"])
     return rows
 
@@ -232,6 +251,43 @@ def general_mini(args) -> list:
         "128",
         "--lr",
         "5e-4",
+        "--warmup-ratio",
+        "0.05",
+        "--attention-weight",
+        "1",
+        "--embedding-weight",
+        "1",
+        "--hidden-loss",
+        "mse",
+        "--save-steps",
+        "200",
+        "--logging-steps",
+        "50",
+        "--no-report",
+    ]
+
+
+def narrow_general(args, teacher) -> list:
+    """The narrowed student's first stage: hidden states, attention and embeddings of the teacher on IMDB reviews."""
+    return [
+        "distill",
+        "general",
+        "--teacher",
+        teacher,
+        "--student-layers",
+        "0,2,4",
+        "--student-width",
+        str(args.narrow_width),
+        "--train-file",
+        imdb_corpus(args.imdb_reviews),
+        "--max-steps",
+        str(args.narrow_general_steps),
+        "--batch-size",
+        "32",
+        "--max-seq-length",
+        "64",
+        "--lr",
+        "3e-4",
         "--warmup-ratio",
         "0.05",
         "--attention-weight",

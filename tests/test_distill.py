@@ -14,7 +14,7 @@ from bertcli.config import resolve
 from bertcli.errors import BertcliError
 from bertcli.tasks import registry
 from bertcli.tasks.distillation import losses
-from bertcli.tasks.distillation.students import from_teacher_layers, layer_map, of_size, teacher_layers
+from bertcli.tasks.distillation.students import from_teacher_layers, layer_map, narrowed, of_size, teacher_layers
 from bertcli.training.setup import set_up
 from bertcli.training.trainer import Trainer
 from tests.conftest import TINY_TRAINING, assert_one_line_error, finetune_tiny_classifier, run_bertcli, run_cli
@@ -83,6 +83,46 @@ def test_each_loss_is_zero_at_the_teacher_and_positive_elsewhere():
     padding_only = states.clone()
     padding_only[0, 4] += 10.0  # a padding position: never counted
     assert losses.hidden_cosine(padding_only, states, mask).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_narrowed_student_keeps_the_teachers_strongest_channels_heads_and_units(tmp_path):
+    config = BertConfig(
+        vocab_size=50, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64, num_labels=2
+    )
+    torch.manual_seed(0)
+    big = BertForSequenceClassification(config).eval()
+    tokens = torch.tensor([[2, 7, 9, 3, 11]])
+    with torch.no_grad():  # at the full width nothing is cut: the same function
+        assert torch.equal(narrowed(big, 32).eval()(tokens).logits, big(tokens).logits)
+        strong = torch.tensor([3, 5, 8, 13, 21, 22, 30, 31])
+        for name, p in big.named_parameters():
+            if name.endswith("LayerNorm.weight"):
+                p[strong] = 5.0  # these channels carry the most
+        layer = big.bert.encoder.layer[1]
+        layer.attention.self.value.weight[24:32] *= 10  # head 3 of layer 1 (head size 8)
+        layer.attention.self.value.weight[0:8] *= 10  # and head 0
+        layer.intermediate.dense.weight[[4, 40]] *= 10  # feed-forward units 4 and 40
+    small = narrowed(big, 8)
+    assert (small.config.hidden_size, small.config.num_attention_heads, small.config.intermediate_size) == (8, 1, 16)
+    assert torch.equal(
+        small.bert.embeddings.word_embeddings.weight, big.bert.embeddings.word_embeddings.weight[:, strong]
+    )
+    assert torch.equal(small.classifier.weight, big.classifier.weight[:, strong])
+    two = narrowed(big, 16)  # two heads of layer 1: its strongest, 0 and 3, the channels the strongest 16
+    kept = two.bert.encoder.layer[1].attention.self.value.weight
+    channels = torch.sort(
+        torch.topk(sum(p.abs() for n, p in big.named_parameters() if n.endswith("LayerNorm.weight")), 16).indices
+    ).values
+    rows = torch.cat([torch.arange(0, 8), torch.arange(24, 32)])
+    assert torch.equal(kept, layer.attention.self.value.weight[rows][:, channels])
+    units = two.bert.encoder.layer[1].intermediate.dense.weight
+    assert any(torch.equal(u, layer.intermediate.dense.weight[4, channels]) for u in units)
+    assert any(torch.equal(u, layer.intermediate.dense.weight[40, channels]) for u in units)
+    two.save_pretrained(tmp_path / "narrow")  # a standard model directory of the new width
+    loaded = AutoModelForSequenceClassification.from_pretrained(tmp_path / "narrow")
+    assert loaded.config.hidden_size == 16 and torch.equal(
+        loaded.bert.pooler.dense.weight, two.bert.pooler.dense.weight
+    )
 
 
 def distill(teacher, out, data, **train):
@@ -182,6 +222,18 @@ def test_a_new_student_of_a_size_learns_through_a_projection(teacher, sentiment_
     assert AutoModelForSequenceClassification.from_pretrained(tmp_path / "small").config.num_hidden_layers == 2
 
 
+def test_a_narrowed_student_of_teacher_layers_learns_through_a_projection(teacher, sentiment_data, tmp_path):
+    """The tiny teacher's first layer at half its width (1 head of 64): fine-tuned with distillation, it solves the
+    task, and is saved at its own width."""
+    options = {"student_layers": "1", "student_width": 64, "hidden_loss": "mse"}
+    distill(teacher, tmp_path / "narrow", sentiment_data, options=options, epochs=8, lr=2e-3)
+    config = json.loads((tmp_path / "narrow" / "config.json").read_text())
+    assert (config["hidden_size"], config["num_attention_heads"], config["num_hidden_layers"]) == (64, 1, 1)
+    assert json.loads((tmp_path / "narrow" / "metrics.json").read_text())["accuracy"] >= 0.9
+    predicted = run_cli("predict", "--model", tmp_path / "narrow", "a really wonderful film")
+    assert predicted.code == 0 and json.loads(predicted.stdout)["label"] == "positive"
+
+
 def test_bad_distillation_flags(teacher, sentiment_data, tmp_path):
     common = [
         "distill",
@@ -202,6 +254,8 @@ def test_bad_distillation_flags(teacher, sentiment_data, tmp_path):
         (["--student-layers", "7"], "give distinct ones, or a count up to its depth"),
         (["--student-size", "tiny", "--layer-map", "source"], "was not taken from the teacher's layers"),
         (["--alpha", "0", "--transfer-file", sentiment_data["train"]], "give --alpha above 0"),
+        (["--student-width", "100"], "--student-width 100: give a multiple of the teacher's head size (64)"),
+        (["--student-size", "tiny", "--student-width", "64"], "drop --student and --student-size"),
     ):
         result = run_bertcli(*common, *extra)
         assert_one_line_error(result, message)

@@ -27,6 +27,11 @@ class DistillationOptions(TaskOptions):
         help="The student is the teacher with these of its layers (0-based, 0,2,4) or this many, evenly spaced.",
         default_text="every other layer of the teacher",
     )
+    student_width: int | None = setting(
+        help="Narrow the student taken from the teacher's layers to this hidden width (a multiple of the head size), "
+        "keeping the channels, heads and feed-forward units with the largest weights (Minitron-style pruning).",
+        default_text="the teacher's",
+    )
     student_size: str | None = setting(
         help="Instead, a new student of a named size (tiny, mini, small, medium, base, tinybert = 4x312), with the "
         "teacher's vocabulary and random weights.",
@@ -63,6 +68,12 @@ class DistillationOptions(TaskOptions):
             )
         if self.student and (self.student_layers or self.student_size):
             raise BertcliError("--student starts from a model directory: drop --student-layers and --student-size")
+        if self.student_width is not None and (self.student or self.student_size):
+            raise BertcliError(
+                "--student-width narrows a student of the teacher's layers: drop --student and --student-size"
+            )
+        if self.student_width is not None and self.student_width <= 0:
+            raise BertcliError(f"--student-width must be positive, got {self.student_width}")
         if self.student_size and self.student_size not in STUDENT_SIZES:
             raise BertcliError(f"--student-size {self.student_size}: choose one of {', '.join(STUDENT_SIZES)}")
         if self.student_layers and not all(p.strip().isdigit() for p in self.student_layers.split(",")):

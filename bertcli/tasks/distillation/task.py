@@ -21,7 +21,7 @@ from bertcli.tasks.base import Models, Task, TaskData
 from bertcli.tasks.classification.labels import LabelSpace
 from bertcli.tasks.classification.task import ClassificationTask
 from bertcli.tasks.distillation import losses
-from bertcli.tasks.distillation.students import from_teacher_layers, layer_map, of_size, teacher_layers
+from bertcli.tasks.distillation.students import from_teacher_layers, layer_map, narrowed, of_size, teacher_layers
 from bertcli.tasks.pretraining.task import PretrainingTask
 from bertcli.tasks.question_answering.task import QuestionAnsweringTask
 
@@ -44,6 +44,8 @@ class Distillation:
         else:
             layers = teacher_layers(o.student_layers, teacher.config.num_hidden_layers)
             student = from_teacher_layers(teacher, layers)
+            if o.student_width:
+                student = narrowed(student, self._width(o.student_width, teacher.config))
             student.config.distilled_from_layers = layers  # the layer map; kept in config.json, harmless elsewhere
         self._layer_map(student.config, teacher.config)  # one that cannot be is refused before training
         if o.attention_weight and o.stage != "prediction":  # attention maps need the eager implementation
@@ -59,6 +61,16 @@ class Distillation:
                 )
             trained["projection"] = torch.nn.Linear(student_width, teacher_width)  # TinyBERT's W_h
         return Models(trained=trained, frozen={"teacher": teacher})
+
+    @staticmethod
+    def _width(width: int, teacher_config) -> int:
+        hidden, head_size = teacher_config.hidden_size, teacher_config.hidden_size // teacher_config.num_attention_heads
+        if width >= hidden or width % head_size:
+            raise BertcliError(
+                f"--student-width {width}: give a multiple of the teacher's head size ({head_size}) below its "
+                f"width ({hidden})"
+            )
+        return width
 
     def _teacher(self, data: TaskData):
         return super().build_models(data).trained["model"]  # the task's model of cfg.model: the teacher
