@@ -4,6 +4,8 @@ it, and `--quantize int8` stays within rounding of float32."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -51,6 +53,20 @@ def test_onnx_export_matches_torch_and_predict_runs_it(classifier, sentiment_dat
     assert max(abs(a["score"] - b["score"]) for a, b in zip(exported, original)) < 1e-4
     refused = run_bertcli("predict", "--model", out, "fine", "--quantize", "int8")
     assert refused.code == 2 and "bertcli export --int8" in refused.stderr
+
+
+def test_predict_runs_an_exported_classifier_without_importing_torch(classifier, tmp_path):
+    """torch's import is most of a short `predict`'s time; onnxruntime, tokenizers and numpy are enough for an
+    exported classifier."""
+    out = tmp_path / "onnx"
+    assert run_bertcli("export", classifier, out).code == 0
+    command = [sys.executable, "-X", "importtime", "-m", "bertcli", "predict", "--model", out, "a wonderful film"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0 and json.loads(result.stdout)["label"] in {"positive", "negative"}, result.stderr
+    imported = {
+        line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time")
+    }
+    assert "onnxruntime" in imported and "torch" not in imported and "transformers" not in imported
 
 
 def test_int8_export_and_int8_predict_stay_close_to_float32(classifier, sentiment_data, tmp_path):

@@ -18,6 +18,7 @@ from transformers import (
 )
 
 from bertcli.predict import plain_bert
+from bertcli.predict.tokenizer import load_tokenizer
 
 HEADS = {  # model class -> the predictor task plain_bert serves it for
     BertForSequenceClassification: "classification",
@@ -89,7 +90,7 @@ def test_what_it_does_not_cover_falls_back_to_transformers(tiny_model, tmp_path)
 
 
 def test_tokenizer_gives_transformers_ids(tiny_model):
-    reference, tokenizer = AutoTokenizer.from_pretrained(tiny_model), plain_bert.load_tokenizer(str(tiny_model))
+    reference, tokenizer = AutoTokenizer.from_pretrained(tiny_model), load_tokenizer(str(tiny_model))
     texts = TEXTS + ["Héllo WORLD, a naïve café: 東京 3.14 e-mail@x.org", "word " * 300, "a [MASK] film"]
     pairs = PAIRS + ["ok", "more " * 200, "?"]
     for second in (None, pairs):

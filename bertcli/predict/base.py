@@ -6,7 +6,8 @@ bounded chunks (so a huge input streams: the first results come out long before 
 end), sorts each chunk by token length, pads per batch, runs the model under `torch.inference_mode`, and puts
 the results back in input order. Standard BERT heads run on `plain_bert` (classification and fill-mask import
 torch and tokenizers only, question answering transformers' tokenizer too); other models on transformers'
-classes. No datasets, no accelerate.
+classes; a model `bertcli export` wrote on onnxruntime, and for a predictor that reads numpy outputs
+(classification) without importing torch at all. No datasets, no accelerate.
 """
 
 from __future__ import annotations
@@ -15,13 +16,19 @@ import itertools
 import sys
 from collections.abc import Iterable, Iterator
 
-import torch
+import numpy as np
 
-from bertcli.batching import SortedBatchSampler
 from bertcli.errors import BertcliError
 
 
-def resolve_device(device: str) -> torch.device:
+def as_numpy(values) -> np.ndarray:
+    """A model output as a float32 array: onnxruntime's as it is, torch's from wherever it lies."""
+    return values if isinstance(values, np.ndarray) else values.float().cpu().numpy()
+
+
+def resolve_device(device: str):
+    import torch
+
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -48,6 +55,7 @@ class Predictor:
     inputs: tuple[str, ...] = ("text",)  # the fields each input record needs
     optional_inputs: tuple[str, ...] = ()  # fields it may have
     outputs: tuple[str, ...] = ()  # the fields it adds to each record
+    numpy_outputs = False  # whether it reads model outputs as numpy arrays (an ONNX model then runs without torch)
 
     def __init__(
         self,
@@ -59,34 +67,39 @@ class Predictor:
         allow_pickle: bool = False,
         quantize: str | None = None,
     ):
-        from bertcli.predict import plain_bert
-
-        self.device = resolve_device(device)
-        # Standard BERT heads run on plain_bert, without importing transformers (seconds less start-up);
-        # anything else on transformers' own classes.
-        weights, self.matmul_dtype = self._precision(dtype)
-        int8 = quantize == "int8"
-        if int8 and (self.device.type != "cpu" or weights != torch.float32):
-            raise BertcliError("--quantize int8 runs on the CPU in float32: pass --device cpu and --dtype float32")
         from bertcli.predict import onnx
+        from bertcli.predict.tokenizer import load_tokenizer
 
-        if onnx.is_exported(model_dir):  # `bertcli export` wrote it: onnxruntime runs it
-            if int8:
+        if onnx.is_exported(model_dir):  # `bertcli export` wrote it: onnxruntime runs it on the CPU, without torch
+            if quantize == "int8":
                 raise BertcliError(f"{model_dir} is an exported ONNX model: quantize it with `bertcli export --int8`")
-            self.model = onnx.OnnxModel(model_dir, self.plain_head)
+            self.device, self.matmul_dtype = None, None
+            self.model = onnx.OnnxModel(model_dir, self.plain_head, numpy=self.numpy_outputs)
         else:
-            self.model = plain_bert.load(model_dir, self.plain_head, self.device, weights, self.matmul_dtype, int8)
+            self.model = self._load_torch(model_dir, device, dtype, allow_pickle, quantize == "int8")
         plain = self.model is not None and self.plain_tokenizer
-        self.tokenizer = (plain and plain_bert.load_tokenizer(model_dir)) or self._transformers_tokenizer(model_dir)
+        self.tokenizer = (plain and load_tokenizer(model_dir)) or self._transformers_tokenizer(model_dir)
         if self.model is None:
-            self.model = self._load_transformers(model_dir, allow_pickle, weights)
-            if int8:
-                self.model = torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
+            self.model = self._load_transformers(model_dir, allow_pickle, self.weights, self.int8)
         limit = self.model.config.max_position_embeddings
         self.max_length = min(max_length or limit, limit)
         self.batch_size = batch_size
-        self.pad_to = 8 if self.device.type == "cuda" else None
+        self.pad_to = 8 if self.device is not None and self.device.type == "cuda" else None
         self.truncated = 0  # inputs cut to max_length so far
+
+    def _load_torch(self, model_dir: str, device: str, dtype: str, allow_pickle: bool, int8: bool):
+        """The model on plain_bert's forward (standard BERT heads: no transformers import, seconds less start-up),
+        or None for transformers' classes to load once the tokenizer is known."""
+        import torch
+
+        from bertcli.predict import plain_bert
+
+        self.device = resolve_device(device)
+        self.weights, self.matmul_dtype = self._precision(dtype)
+        self.int8 = int8
+        if int8 and (self.device.type != "cpu" or self.weights != torch.float32):
+            raise BertcliError("--quantize int8 runs on the CPU in float32: pass --device cpu and --dtype float32")
+        return plain_bert.load(model_dir, self.plain_head, self.device, self.weights, self.matmul_dtype, int8)
 
     @classmethod
     def columns(cls, given: dict[str, str | None], saved_run: dict) -> dict:
@@ -114,21 +127,27 @@ class Predictor:
         quiet_transformers()
         return load_tokenizer(model_dir)
 
-    def _load_transformers(self, model_dir: str, allow_pickle: bool, dtype: torch.dtype):
+    def _load_transformers(self, model_dir: str, allow_pickle: bool, dtype, int8: bool):
+        import torch
         import transformers
 
         from bertcli.modeling import load_pretrained, quiet_transformers
 
         quiet_transformers()
         auto_class = getattr(transformers, self.model_class)
-        return load_pretrained(auto_class, model_dir, allow_pickle, dtype=dtype).to(self.device).eval()
+        model = load_pretrained(auto_class, model_dir, allow_pickle, dtype=dtype).to(self.device).eval()
+        if int8:
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        return model
 
     # `--dtype auto` on a CPU: float32 throughout, or ("mixed") with matrix products in bfloat16 where the CPU does
     # them natively; a predictor whose outputs tolerate the rounding (embeddings) may say so.
     mixed_on_cpu = False
 
-    def _precision(self, dtype: str) -> tuple[torch.dtype, torch.dtype | None]:
-        """(the weights' and activations' dtype, the matrix products' dtype when it differs)."""
+    def _precision(self, dtype: str) -> tuple:
+        """(the weights' and activations' torch dtype, the matrix products' dtype when it differs)."""
+        import torch
+
         if dtype == "auto":  # half precision only where it is fast and safe
             if self.device.type == "cuda":
                 return (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16), None
@@ -150,32 +169,41 @@ class Predictor:
         self.truncated += sum(1 for e in encoded.encodings if e.overflowing)
         return encoded
 
-    @torch.inference_mode()
     def _run(self, features: dict[str, list[list[int]]]) -> Iterator[tuple[list[int], object]]:
-        """Run the model over features sorted by length; yield (positions in `features`, model output)."""
+        """Run the model over features sorted by length, longest first; yield (positions in `features`, model
+        output). Batches are padded to their longest row."""
         input_ids = features["input_ids"]
         lengths = [len(ids) for ids in input_ids]
-        for positions in SortedBatchSampler(lengths, self.batch_size):
-            width = max(lengths[i] for i in positions)
+        order = sorted(range(len(lengths)), key=lengths.__getitem__, reverse=True)  # stable: ties in input order
+        for start in range(0, len(order), self.batch_size):
+            positions = order[start : start + self.batch_size]
+            width = lengths[positions[0]]
             if self.pad_to:
                 width = -(-width // self.pad_to) * self.pad_to
             batch = {}
             for key in ("input_ids", "token_type_ids"):
                 if key in features:
                     pad = self.tokenizer.pad_token_id if key == "input_ids" else 0
-                    rows = torch.full((len(positions), width), pad, dtype=torch.long)
+                    rows = np.full((len(positions), width), pad, dtype=np.int64)
                     for row, i in enumerate(positions):
-                        rows[row, : lengths[i]] = torch.as_tensor(features[key][i])
-                    batch[key] = rows.to(self.device, non_blocking=True)
+                        rows[row, : lengths[i]] = features[key][i]
+                    batch[key] = rows
             if any(lengths[i] < width for i in positions):  # no mask at all lets SDPA take its fastest path
-                mask = torch.arange(width)[None, :] < torch.tensor([lengths[i] for i in positions])[:, None]
-                batch["attention_mask"] = mask.long().to(self.device, non_blocking=True)
+                row_lengths = np.array([lengths[i] for i in positions])
+                batch["attention_mask"] = (np.arange(width)[None, :] < row_lengths[:, None]).astype(np.int64)
+            yield positions, self._forward(batch)
+
+    def _forward(self, batch: dict[str, np.ndarray]):
+        if self.device is None:  # onnxruntime takes the arrays as they are
+            return self.model(**batch)
+        import torch
+
+        with torch.inference_mode():
+            tensors = {k: torch.from_numpy(v).to(self.device, non_blocking=True) for k, v in batch.items()}
             if self.matmul_dtype is not None and isinstance(self.model, torch.nn.Module):  # transformers' model
                 with torch.autocast(self.device.type, dtype=self.matmul_dtype):
-                    outputs = self.model(**batch)
-            else:
-                outputs = self.model(**batch)
-            yield positions, outputs
+                    return self.model(**tensors)
+            return self.model(**tensors)
 
     def warn_truncated(self) -> None:
         if self.truncated:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import torch
+import numpy as np
 
-from bertcli.predict.base import Predictor
+from bertcli.predict.base import Predictor, as_numpy
 
 
 class ClassificationPredictor(Predictor):
@@ -12,6 +12,7 @@ class ClassificationPredictor(Predictor):
     model_class = "AutoModelForSequenceClassification"
     optional_inputs = ("text_pair",)
     outputs = ("label", "score", "top_k", "scores")
+    numpy_outputs = True
 
     def __init__(self, *args, top_k: int = 1, **kwargs):
         super().__init__(*args, **kwargs)
@@ -28,17 +29,22 @@ class ClassificationPredictor(Predictor):
         encoded = self._encode(texts, pairs)
         results: list[dict | None] = [None] * len(records)
         for positions, outputs in self._run(encoded):
-            for i, result in zip(positions, self._results(outputs.logits.float().cpu())):
+            for i, result in zip(positions, self._results(as_numpy(outputs.logits))):
                 results[i] = {**records[i], **result}
         return results
 
-    def _results(self, logits: torch.Tensor) -> list[dict]:
+    def _results(self, logits: np.ndarray) -> list[dict]:
         if self.problem_type == "regression":
             return [{"label": None, "score": value} for value in logits[:, 0].tolist()]
         multi_label = self.problem_type == "multi_label_classification"
-        probabilities = logits.sigmoid() if multi_label else logits.softmax(-1)
+        if multi_label:
+            probabilities = 1 / (1 + np.exp(-logits))
+        else:
+            exp = np.exp(logits - logits.max(-1, keepdims=True))
+            probabilities = exp / exp.sum(-1, keepdims=True)
         k = min(self.top_k, len(self.labels))
-        top_scores, top_ids = probabilities.topk(k, dim=-1)
+        top_ids = np.argsort(-probabilities, axis=-1, kind="stable")[:, :k]
+        top_scores = np.take_along_axis(probabilities, top_ids, -1)
         results = []
         for scores, ids, row in zip(top_scores.tolist(), top_ids.tolist(), probabilities.tolist()):
             if multi_label:

@@ -16,7 +16,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
-import torch
 
 from bertcli.errors import BertcliError
 
@@ -34,9 +33,10 @@ def is_exported(model_dir: str) -> bool:
 
 
 class OnnxModel:
-    """Called like a transformers model on torch tensors; returns torch tensors. `config` as PlainBert's."""
+    """Called like a transformers model on numpy arrays or torch tensors; returns torch tensors, or with `numpy`
+    numpy arrays (then torch is never imported). `config` as PlainBert's."""
 
-    def __init__(self, model_dir: str, head: str, threads: int | None = None):
+    def __init__(self, model_dir: str, head: str, threads: int | None = None, numpy: bool = False):
         try:
             import onnxruntime
         except ImportError as e:
@@ -50,6 +50,7 @@ class OnnxModel:
             str(Path(model_dir) / "model.onnx"), options, providers=["CPUExecutionProvider"]
         )
         self.outputs = OUTPUTS[head]
+        self.numpy = numpy
         config = json.loads((Path(model_dir) / "config.json").read_text())
         id2label = {int(i): label for i, label in (config.get("id2label") or {}).items()}
         self.config = SimpleNamespace(
@@ -60,14 +61,22 @@ class OnnxModel:
         )
 
     def __call__(self, input_ids, token_type_ids=None, attention_mask=None) -> SimpleNamespace:
-        ids = input_ids.cpu().numpy()
+        ids = _array(input_ids)
         feed = {
             "input_ids": ids,
-            "token_type_ids": np.zeros_like(ids) if token_type_ids is None else token_type_ids.cpu().numpy(),
-            "attention_mask": np.ones_like(ids) if attention_mask is None else attention_mask.cpu().numpy(),
+            "token_type_ids": np.zeros_like(ids) if token_type_ids is None else _array(token_type_ids),
+            "attention_mask": np.ones_like(ids) if attention_mask is None else _array(attention_mask),
         }
         values = self.session.run(self.outputs, feed)
-        return SimpleNamespace(**{name: torch.from_numpy(v) for name, v in zip(self.outputs, values)})
+        if not self.numpy:
+            import torch
+
+            values = [torch.from_numpy(v) for v in values]
+        return SimpleNamespace(**dict(zip(self.outputs, values)))
+
+
+def _array(values) -> np.ndarray:
+    return values if isinstance(values, np.ndarray) else values.cpu().numpy()
 
 
 def export(
@@ -90,6 +99,7 @@ def export(
         raise BertcliError(
             f"export needs onnx and onnxruntime ({e.name} is missing): pip install 'bertcli[onnx]'"
         ) from e
+    import torch
     import transformers
 
     from bertcli.modeling import load_pretrained, load_tokenizer, quiet_transformers
@@ -109,7 +119,7 @@ def export(
     with warnings.catch_warnings():  # the tracer's notes (lengths it takes as constants; the check below runs
         warnings.simplefilter("ignore")  # other lengths) and the exporter's on how it lowers ops
         torch.onnx.export(
-            _Outputs(model, names).eval(),
+            _outputs(model, names).eval(),
             example,
             str(float_path),
             input_names=INPUTS,
@@ -136,21 +146,27 @@ def export(
     return parity
 
 
-class _Outputs(torch.nn.Module):
+def _outputs(model, names: list[str]):
     """A transformers model as a function of positional tensors returning the head's outputs, for the exporter."""
+    import torch
 
-    def __init__(self, model, names: list[str]):
-        super().__init__()
-        self.model, self.names = model, names
+    class Outputs(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
 
-    def forward(self, input_ids, token_type_ids, attention_mask):
-        out = self.model(input_ids=input_ids, token_type_ids=token_type_ids, attention_mask=attention_mask)
-        return tuple(getattr(out, name) for name in self.names)
+        def forward(self, input_ids, token_type_ids, attention_mask):
+            out = self.model(input_ids=input_ids, token_type_ids=token_type_ids, attention_mask=attention_mask)
+            return tuple(getattr(out, name) for name in names)
+
+    return Outputs()
 
 
 def _parity(model, exported: OnnxModel, names: list[str], config, samples: int, seed: int) -> dict:
     """torch against onnxruntime on random token ids of random lengths, some rows padded: the largest difference of
     any output, and how often the two pick the same class, span boundary or token (argmax)."""
+    import torch
+
     generator = torch.Generator().manual_seed(seed)
     largest, agree, total = 0.0, 0, 0
     for _ in range(max(1, samples // 8)):
