@@ -80,6 +80,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--narrow-general-steps", type=int, default=400, help="steps of the narrowed student's first stage (32 x 64)"
     )
     parser.add_argument(
+        "--narrow-prediction-steps",
+        type=int,
+        default=3000,
+        help="steps of the narrowed student's last stage, on the outputs alone (0: none)",
+    )
+    parser.add_argument(
         "--students",
         nargs="+",
         choices=STUDENTS,
@@ -230,6 +236,15 @@ def build(args) -> dict:
             + ["--transfer-file", imdb_sentences(args.one_layer_transfer)],
         )
         rows[f"3 x {args.narrow_width} (narrowed layers 0, 2, 4), general + task distilled"] = (WORK / name, [])
+        if args.narrow_prediction_steps:  # TinyBERT's prediction stage: the outputs alone, with the larger transfer set
+            stage(
+                f"{name}-prediction",
+                [*distill, "--student", WORK / name, "--stage", "prediction", "--lr", "1e-4", "--warmup-ratio", "0.06"]
+                + ["--transfer-file", imdb_sentences(args.transfer_sentences)]
+                + ["--max-steps", str(args.narrow_prediction_steps)],
+            )
+            name = f"{name}-prediction"
+            rows[f"3 x {args.narrow_width}, then the prediction stage"] = (WORK / name, [])
         rows[f"3 x {args.narrow_width}, --quantize int8"] = (WORK / name, ["--quantize", "int8"])
         rows[f"3 x {args.narrow_width}, ONNX"] = (exported(WORK / name, int8=False), [])
         rows[f"3 x {args.narrow_width}, ONNX int8"] = (exported(WORK / name, int8=True), [])
