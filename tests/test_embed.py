@@ -74,6 +74,18 @@ def test_a_fine_tuned_models_encoder_embeds_too(tiny_model, tmp_path):
     np.testing.assert_allclose(got, reference(tmp_path, TEXTS, "cls"), atol=2e-5)
 
 
+def test_a_model_plain_bert_does_not_cover_embeds_on_transformers_classes(encoder, tmp_path):
+    """An activation plain_bert's forward does not run (gelu_new): the embedder loads transformers' model, with its
+    hidden states, and its vectors are still transformers' own."""
+    shutil.copytree(encoder, tmp_path / "other")
+    config = json.loads((tmp_path / "other" / "config.json").read_text())
+    (tmp_path / "other" / "config.json").write_text(json.dumps({**config, "hidden_act": "gelu_new"}))
+    embedder = Embedder(str(tmp_path / "other"), pooling="mean", layers="-2,-1", dtype="float32")
+    assert isinstance(embedder.model, torch.nn.Module)  # transformers' class, not plain_bert's
+    got = vectors(embedder, TEXTS)
+    np.testing.assert_allclose(got, reference(tmp_path / "other", TEXTS, "mean", (-2, -1)), atol=2e-5)
+
+
 def test_a_sentence_transformers_directory_gives_the_defaults(encoder, tmp_path):
     st = tmp_path / "st"
     shutil.copytree(encoder, st)

@@ -70,24 +70,29 @@ class Predictor:
         from bertcli.predict import onnx
         from bertcli.predict.tokenizer import load_tokenizer
 
+        int8 = quantize == "int8"
         if onnx.is_exported(model_dir):  # `bertcli export` wrote it: onnxruntime runs it on the CPU, without torch
-            if quantize == "int8":
+            if int8:
                 raise BertcliError(f"{model_dir} is an exported ONNX model: quantize it with `bertcli export --int8`")
             self.device, self.matmul_dtype = None, None
             self.model = onnx.OnnxModel(model_dir, self.plain_head, numpy=self.numpy_outputs)
         else:
-            self.model = self._load_torch(model_dir, device, dtype, allow_pickle, quantize == "int8")
+            self.model = self._load_torch(model_dir, device, dtype, int8)
         plain = self.model is not None and self.plain_tokenizer
         self.tokenizer = (plain and load_tokenizer(model_dir)) or self._transformers_tokenizer(model_dir)
         if self.model is None:
-            self.model = self._load_transformers(model_dir, allow_pickle, self.weights, self.int8)
+            self.model = self._load_transformers(model_dir, allow_pickle, self.weights)
+            if int8:
+                import torch
+
+                self.model = torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
         limit = self.model.config.max_position_embeddings
         self.max_length = min(max_length or limit, limit)
         self.batch_size = batch_size
         self.pad_to = 8 if self.device is not None and self.device.type == "cuda" else None
         self.truncated = 0  # inputs cut to max_length so far
 
-    def _load_torch(self, model_dir: str, device: str, dtype: str, allow_pickle: bool, int8: bool):
+    def _load_torch(self, model_dir: str, device: str, dtype: str, int8: bool):
         """The model on plain_bert's forward (standard BERT heads: no transformers import, seconds less start-up),
         or None for transformers' classes to load once the tokenizer is known."""
         import torch
@@ -96,7 +101,6 @@ class Predictor:
 
         self.device = resolve_device(device)
         self.weights, self.matmul_dtype = self._precision(dtype)
-        self.int8 = int8
         if int8 and (self.device.type != "cpu" or self.weights != torch.float32):
             raise BertcliError("--quantize int8 runs on the CPU in float32: pass --device cpu and --dtype float32")
         return plain_bert.load(model_dir, self.plain_head, self.device, self.weights, self.matmul_dtype, int8)
@@ -127,18 +131,14 @@ class Predictor:
         quiet_transformers()
         return load_tokenizer(model_dir)
 
-    def _load_transformers(self, model_dir: str, allow_pickle: bool, dtype, int8: bool):
-        import torch
+    def _load_transformers(self, model_dir: str, allow_pickle: bool, dtype):
         import transformers
 
         from bertcli.modeling import load_pretrained, quiet_transformers
 
         quiet_transformers()
         auto_class = getattr(transformers, self.model_class)
-        model = load_pretrained(auto_class, model_dir, allow_pickle, dtype=dtype).to(self.device).eval()
-        if int8:
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-        return model
+        return load_pretrained(auto_class, model_dir, allow_pickle, dtype=dtype).to(self.device).eval()
 
     # `--dtype auto` on a CPU: float32 throughout, or ("mixed") with matrix products in bfloat16 where the CPU does
     # them natively; a predictor whose outputs tolerate the rounding (embeddings) may say so.
