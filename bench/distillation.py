@@ -214,7 +214,11 @@ def build(args) -> dict:
         rows["1 layer (0), distilled (last layer's states) + IMDB transfer set"] = (WORK / name, [])
         rows["1 layer, --quantize int8"] = (WORK / name, ["--quantize", "int8"])
     if "mini" in args.students:
-        stage("distill-general-mini", general_mini(args))
+        mini = ["--student-size", "mini"]  # a new student, from MiniLM
+        stage(
+            "distill-general-mini",
+            general_distillation(minilm(), mini, args.imdb_reviews, args.general_steps, 128, "5e-4"),
+        )
         stage(
             "distill-mini",
             [*distill, "--student", WORK / "distill-general-mini", "--lr", "3e-4", "--warmup-ratio", "0.06"]
@@ -228,7 +232,8 @@ def build(args) -> dict:
         # feed-forward units), first taught the teacher's layers on IMDB reviews (general distillation's losses and
         # text), then distilled on SST-2 with the transfer set.
         general = f"distill-general-3x{args.narrow_width}"
-        stage(general, narrow_general(args, teacher))
+        narrow = ["--student-layers", "0,2,4", "--student-width", str(args.narrow_width)]  # from the SST-2 teacher
+        stage(general, general_distillation(teacher, narrow, args.imdb_reviews, args.narrow_general_steps, 64, "3e-4"))
         name = f"distill-3x{args.narrow_width}-transfer{thousands}k"
         stage(
             name,
@@ -263,62 +268,25 @@ def exported(model: Path, int8: bool) -> Path:
     return out
 
 
-def general_mini(args) -> list:
-    """General distillation of a new `mini` student from MiniLM on IMDB reviews (TinyBERT's first stage)."""
-    return [
-        "distill",
-        "general",
-        "--teacher",
-        minilm(),
-        "--student-size",
-        "mini",
-        "--train-file",
-        imdb_corpus(args.imdb_reviews),
-        "--max-steps",
-        str(args.general_steps),
-        "--batch-size",
-        "32",
-        "--max-seq-length",
-        "128",
-        "--lr",
-        "5e-4",
-        "--warmup-ratio",
-        "0.05",
-        "--attention-weight",
-        "1",
-        "--embedding-weight",
-        "1",
-        "--hidden-loss",
-        "mse",
-        "--save-steps",
-        "200",
-        "--logging-steps",
-        "50",
-        "--no-report",
-    ]
-
-
-def narrow_general(args, teacher) -> list:
-    """The narrowed student's first stage: hidden states, attention and embeddings of the teacher on IMDB reviews."""
+def general_distillation(teacher, student: list, reviews: int, steps: int, length: int, lr: str) -> list:
+    """TinyBERT's first stage for `student` (its flags): the teacher's hidden states (through a projection),
+    attention maps and embeddings on `reviews` IMDB reviews, batches of 32 x `length`."""
     return [
         "distill",
         "general",
         "--teacher",
         teacher,
-        "--student-layers",
-        "0,2,4",
-        "--student-width",
-        str(args.narrow_width),
+        *student,
         "--train-file",
-        imdb_corpus(args.imdb_reviews),
+        imdb_corpus(reviews),
         "--max-steps",
-        str(args.narrow_general_steps),
+        str(steps),
         "--batch-size",
         "32",
         "--max-seq-length",
-        "64",
+        str(length),
         "--lr",
-        "3e-4",
+        lr,
         "--warmup-ratio",
         "0.05",
         "--attention-weight",

@@ -60,8 +60,8 @@ def narrowed(model: torch.nn.Module, width: int) -> torch.nn.Module:
     hidden, heads = config.hidden_size, config.num_attention_heads
     head_size = hidden // heads
     new_heads, inner = width // head_size, config.intermediate_size * width // hidden
-    params = dict(model.named_parameters())
-    gains = sum(p.detach().abs() for n, p in params.items() if n.endswith("LayerNorm.weight") and p.shape == (hidden,))
+    norms = [p for n, p in model.named_parameters() if n.endswith("LayerNorm.weight") and p.shape == (hidden,)]
+    gains = sum(p.detach().abs() for p in norms)
     channels = top(gains, width)
     kept_heads, units = {}, {}
     for i, layer in enumerate(model.base_model.encoder.layer):
