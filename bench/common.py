@@ -10,6 +10,7 @@ import csv
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("BERTCLI_BENCH_DATA", ROOT.parent / "shared" / "data"))  # the public data sets
+INT8_FLAGS = {"avx512_vnni", "avx_vnni", "amx_int8"}  # /proc/cpuinfo flags of int8 dot products
 WORK = ROOT / "bench" / "work"  # models and outputs the benchmarks make (git-ignored)
 RESULTS = ROOT / "bench" / "results"
 BIN = Path(sys.executable).parent
@@ -69,11 +71,12 @@ def stage(name: str, command: list) -> dict:
     return json.loads((out / "metrics.json").read_text())
 
 
-def mini_model(out: Path, corpora: list, vocab_size: int, position_init: str = "random") -> Path:
-    """A random `mini` BERT with a WordPiece tokenizer trained on `corpora` (`bertcli init-model`), made once."""
+def mini_model(out: Path, corpora: list, vocab_size: int, position_init: str = "random", size: str = "mini") -> Path:
+    """A random `mini` BERT (or another --size) with a WordPiece tokenizer trained on `corpora` (`bertcli
+    init-model`), made once."""
     if not (out / "config.json").is_file():
         corpus_flags = [x for corpus in corpora for x in ("--corpus", corpus)]
-        run_measured([BIN / "bertcli", "init-model", out, "--size", "mini", *corpus_flags, "--vocab-size", vocab_size,
+        run_measured([BIN / "bertcli", "init-model", out, "--size", size, *corpus_flags, "--vocab-size", vocab_size,
                       "--position-init", position_init, "--overwrite-output-dir"])  # fmt: skip
     return out
 
@@ -99,7 +102,22 @@ def machine() -> dict:
         "torch": torch.__version__,
         "cpu_threads": torch.get_num_threads(),
         "device": torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or "cpu",
+        **cpu(),
     }
+
+
+def cpu() -> dict:
+    """The CPU's model name and its int8 dot-product instructions (VNNI, AMX), read from /proc/cpuinfo (Linux). The
+    machines here vary between sessions, and int8's gain with them: without VNNI an int8 multiply-add takes two
+    instructions (vpmaddubsw, vpmaddwd), so int8 matrix products gain less over float32."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:  # not Linux
+        return {"cpu": platform.processor() or "unknown", "int8_instructions": "unknown"}
+    name = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
+    flags = re.search(r"^flags\s*:\s*(.+)$", text, re.M)
+    found = sorted(set(flags.group(1).split()) & INT8_FLAGS) if flags else []
+    return {"cpu": name.group(1).strip() if name else "unknown", "int8_instructions": " ".join(found) or "none"}
 
 
 def write_results(name: str, results: dict, table: str) -> None:

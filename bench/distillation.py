@@ -31,7 +31,7 @@ import re
 import sys
 from pathlib import Path
 
-from common import BIN, DATA, WORK, markdown, minilm, run_measured, stage, write_results
+from common import BIN, DATA, WORK, cpu, markdown, minilm, run_measured, stage, write_results
 
 TRAIN, DEV = DATA / "sst2" / "train.tsv", DATA / "sst2" / "dev.tsv"
 CLS = [
@@ -334,7 +334,7 @@ def main(argv=None) -> None:
     table = (
         "Distillation (SST-2 dev, 872; speed: whole `bertcli predict` over 4,360 sentences, best of 2). Fastest "
         + "; ".join(f"keeping {share} of the teacher: {name}" for share, name in fastest.items())
-        + "\n\n"
+        + ". CPU: {cpu}, int8 dot-product instructions: {int8_instructions}.\n\n".format(**cpu())
     )
     header = ["model", "dev accuracy", "of the teacher", "sentences/s", "speed-up", "against the same runtime"]
     table += markdown([*header, "peak MB"], rows)

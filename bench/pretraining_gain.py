@@ -38,6 +38,8 @@ from pathlib import Path
 
 from common import DATA, WORK, markdown, mini_model, minilm, stage, wikitext2_text, write_results
 
+from bertcli.modeling import SIZES
+
 OBJECTIVES = {
     "mlm": ["--objective", "mlm"],
     "mlm-nsp": ["--objective", "mlm-nsp"],
@@ -199,6 +201,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--position-init", choices=["random", "sinusoidal"], default="random", help="init-model --position-init"
     )
+    parser.add_argument("--size", choices=list(SIZES), default="mini", help="the model pre-trained (init-model --size)")
     parser.add_argument("--vocab-size", type=int, default=8000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
     parser.add_argument("--rows", type=int, default=8000, help="SST-2 training rows for fine-tuning")
@@ -227,12 +230,14 @@ def main(argv=None) -> None:
         corpus = tokenizer_text = work / "wikitext2.txt"
         corpus.write_text(wikitext2_text(), encoding="utf-8")
     positions = "" if args.position_init == "random" else f"-{args.position_init}"
-    init_dir = work / f"mini-init-{args.corpus}{positions}"
-    init = mini_model(init_dir, [tokenizer_text], args.vocab_size, args.position_init)
+    size = "" if args.size == "mini" else f"-{args.size}"  # mini's stages keep the names they had
+    init_dir = work / f"{args.size}-init-{args.corpus}{positions}"
+    init = mini_model(init_dir, [tokenizer_text], args.vocab_size, args.position_init, args.size)
     config = json.loads((init / "config.json").read_text())
     # a pre-trained model's stages: corpus, lr, dropout, budget
     dropout = "" if args.dropout is None else f"-dropout{args.dropout:g}"
-    tag = f"{args.corpus}{positions}-lr{args.lr:g}{dropout}-{args.steps}steps"
+    batch = "" if args.batch_size == 32 else f"-batch{args.batch_size}"
+    tag = f"{args.corpus}{positions}{size}-lr{args.lr:g}{dropout}-{args.steps}steps{batch}"
     flops = {o: train_flops_per_sequence(config, o, args.seq_length) for o in args.objectives}
     budget = flops.get("mlm", train_flops_per_sequence(config, "mlm", args.seq_length)) * args.steps * args.batch_size
     steps = {o: round(budget / (flops[o] * args.batch_size)) for o in args.objectives}
@@ -257,7 +262,7 @@ def main(argv=None) -> None:
     with ThreadPoolExecutor(args.parallel) as pool:
         # a pre-trained start's fine-tuning stages are named after its pre-training stage
         slug = {name: os.path.basename(start).removeprefix("pretrain-") for name, start in starts.items()}
-        slug.update({"random init": f"random-init-{args.corpus}{positions}", "MiniLM": f"minilm-{args.corpus}"})
+        slug.update({"random init": f"random-init-{args.corpus}{positions}{size}", "MiniLM": f"minilm-{args.corpus}"})
         done = {(n, s, r): pool.submit(finetune, slug[n], m, s, r) for n, m, s, r in runs}
         accuracy = {key: future.result() for key, future in done.items()}
 

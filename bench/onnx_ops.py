@@ -1,0 +1,119 @@
+"""Where an exported classifier's time goes, float32 against int8: onnxruntime's own profile of each model over the
+872 SST-2 dev sentences (batches of 32 sorted by length, as `bertcli predict` makes them), its nodes grouped as
+
+    linear layers  the weight-matrix products that int8 quantizes (query, key, value, the dense layers, the
+                   classifier) and, in the int8 graph, the quantizing of their inputs
+    the rest       attention scores and weighted values, softmax, GELU, LayerNorm, embeddings, reshapes
+
+int8's gain on the linear layers, the linear layers' share of the float32 model, and so int8's gain on the model
+(Amdahl's law); then the whole model timed without the profiler (best of --repeats). A pair is a float32 export and
+its int8 export (`bertcli export MODEL OUT --format onnx [--int8]`); by default the students of distillation.py.
+
+    python bench/onnx_ops.py                                   # the 3 x 192 student and the teacher, if exported
+    python bench/onnx_ops.py --pair NAME FLOAT_DIR INT8_DIR    # any exported pair
+"""
+
+import argparse
+import collections
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+from common import WORK, cpu, markdown, sst2_dev_sentences, write_results
+
+from bertcli.predict.tokenizer import load_tokenizer
+
+LINEAR = re.compile(r"/(query|key|value|dense|classifier)/")
+PRODUCTS = {"MatMul", "FusedMatMul", "Gemm", "FusedGemm"}
+QUANTIZING = {"DynamicQuantizeLinear", "DynamicQuantizeMatMul", "MatMulIntegerToFloat", "MatMulInteger"}
+PAIRS = {
+    "3 x 192 student": "distill-3x192-transfer80k-prediction",
+    "teacher (MiniLM, 6 x 384)": "sst2-teacher",
+}
+
+
+def batches(model_dir: Path, size: int = 32) -> list[dict]:
+    import numpy as np
+
+    encoded = load_tokenizer(str(model_dir))(sst2_dev_sentences(), truncation=True, max_length=128)
+    rows = sorted(encoded["input_ids"], key=len)
+    out = []
+    for start in range(0, len(rows), size):
+        chunk = rows[start : start + size]
+        width = max(map(len, chunk))
+        ids = np.array([r + [0] * (width - len(r)) for r in chunk], dtype=np.int64)
+        mask = (ids != 0).astype(np.int64)
+        out.append({"input_ids": ids, "token_type_ids": np.zeros_like(ids), "attention_mask": mask})
+    return out
+
+
+def profile(model_dir: Path, repeats: int) -> dict:
+    """Milliseconds in the linear layers and in the rest (the profiler's node times), and the model's wall time."""
+    import onnxruntime
+
+    feeds = batches(model_dir)
+    options = onnxruntime.SessionOptions()
+    options.enable_profiling = True
+    options.profile_file_prefix = str(WORK / "onnx-ops-profile")
+    session = onnxruntime.InferenceSession(str(model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"])
+    for feed in feeds:
+        session.run(None, feed)
+    trace = Path(session.end_profiling())
+    groups = collections.Counter()
+    for event in json.loads(trace.read_text()):
+        if event.get("cat") == "Node":
+            op = event["args"].get("op_name", "")
+            linear = op in QUANTIZING or (op in PRODUCTS and LINEAR.search(event["name"]) is not None)
+            groups["linear" if linear else "rest"] += event["dur"] / 1000
+    trace.unlink()
+    plain = onnxruntime.InferenceSession(str(model_dir / "model.onnx"), providers=["CPUExecutionProvider"])
+    walls = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for feed in feeds:
+            plain.run(None, feed)
+        walls.append(time.perf_counter() - start)
+    return {"linear_ms": groups["linear"], "rest_ms": groups["rest"], "wall_s": min(walls)}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pair", nargs=3, action="append", metavar=("NAME", "FLOAT_DIR", "INT8_DIR"))
+    parser.add_argument("--repeats", type=int, default=5, help="untraced passes over the dev set; the best counts")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    pairs = [(n, Path(f), Path(i)) for n, f, i in args.pair or []] or [
+        (name, WORK / f"{stem}-onnx", WORK / f"{stem}-onnx-int8")
+        for name, stem in PAIRS.items()
+        if (WORK / f"{stem}-onnx-int8" / "model.onnx").is_file()
+    ]
+    if not pairs:
+        sys.exit("no exported pair: pass --pair NAME FLOAT_DIR INT8_DIR (run distillation.py first for the defaults)")
+    results, rows = {}, []
+    for name, float_dir, int8_dir in pairs:
+        f, q = profile(float_dir, args.repeats), profile(int8_dir, args.repeats)
+        share = f["linear_ms"] / (f["linear_ms"] + f["rest_ms"])
+        linear_gain = f["linear_ms"] / q["linear_ms"]
+        results[name] = {"float32": f, "int8": q, "linear_share": share, "linear_gain": linear_gain}
+        rows.append([
+            name, f"{f['linear_ms']:.0f} / {f['rest_ms']:.0f}", f"{100 * share:.0f}%",
+            f"{q['linear_ms']:.0f} / {q['rest_ms']:.0f}", f"{linear_gain:.2f}x",
+            f"{1 / (1 - share + share / linear_gain):.2f}x", f"{f['wall_s']:.3f} / {q['wall_s']:.3f}",
+            f"{f['wall_s'] / q['wall_s']:.2f}x",
+        ])  # fmt: skip
+    table = (
+        "Exported classifiers over the 872 SST-2 dev sentences, float32 against int8 (onnxruntime's profile; "
+        "CPU: {cpu}, int8 dot-product instructions: {int8_instructions})\n\n".format(**cpu())
+    )
+    header = ["model", "float32 ms: linear / rest", "linear share", "int8 ms: linear / rest", "int8 on linear"]
+    table += markdown([*header, "int8 on the model, by Amdahl", "model s, float32 / int8", "int8 on the model"], rows)
+    write_results("onnx_ops", results, table + "\n")
+
+
+if __name__ == "__main__":
+    main()
