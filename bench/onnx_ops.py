@@ -6,15 +6,15 @@
     the rest       attention scores and weighted values, softmax, GELU, LayerNorm, embeddings, reshapes
 
 int8's gain on the linear layers, the linear layers' share of the float32 model, and so int8's gain on the model
-(Amdahl's law); then the whole model timed without the profiler (best of --repeats). A pair is a float32 export and
-its int8 export (`bertcli export MODEL OUT --format onnx [--int8]`); by default the students of distillation.py.
+(Amdahl's law); then the whole model timed without the profiler. Each figure is the best of --repeats passes, the
+two models taking turns (the machines here are shared and noisy). A pair is a float32 export and its int8 export
+(`bertcli export MODEL OUT --format onnx [--int8]`); by default the students of distillation.py.
 
     python bench/onnx_ops.py                                   # the 3 x 192 student and the teacher, if exported
     python bench/onnx_ops.py --pair NAME FLOAT_DIR INT8_DIR    # any exported pair
 """
 
 import argparse
-import collections
 import json
 import re
 import sys
@@ -49,11 +49,10 @@ def batches(model_dir: Path, size: int = 32) -> list[dict]:
     return out
 
 
-def profile(model_dir: Path, repeats: int) -> dict:
-    """Milliseconds in the linear layers and in the rest (the profiler's node times), and the model's wall time."""
+def traced_pass(model_dir: Path, feeds: list[dict]) -> dict:
+    """One pass over `feeds` under onnxruntime's profiler: milliseconds in the linear layers and in the rest."""
     import onnxruntime
 
-    feeds = batches(model_dir)
     options = onnxruntime.SessionOptions()
     options.enable_profiling = True
     options.profile_file_prefix = str(WORK / "onnx-ops-profile")
@@ -61,27 +60,44 @@ def profile(model_dir: Path, repeats: int) -> dict:
     for feed in feeds:
         session.run(None, feed)
     trace = Path(session.end_profiling())
-    groups = collections.Counter()
+    groups = {"linear_ms": 0.0, "rest_ms": 0.0}
     for event in json.loads(trace.read_text()):
         if event.get("cat") == "Node":
             op = event["args"].get("op_name", "")
             linear = op in QUANTIZING or (op in PRODUCTS and LINEAR.search(event["name"]) is not None)
-            groups["linear" if linear else "rest"] += event["dur"] / 1000
+            groups["linear_ms" if linear else "rest_ms"] += event["dur"] / 1000
     trace.unlink()
-    plain = onnxruntime.InferenceSession(str(model_dir / "model.onnx"), providers=["CPUExecutionProvider"])
-    walls = []
+    return groups
+
+
+def timed_pass(session, feeds: list[dict]) -> float:
+    start = time.perf_counter()
+    for feed in feeds:
+        session.run(None, feed)
+    return time.perf_counter() - start
+
+
+def profile(models: dict[str, Path], repeats: int) -> dict:
+    """Each model's linear and other milliseconds (traced) and its wall time (untraced), the best of `repeats`
+    passes each; the models take turns, pass by pass, so that a noisy neighbour slows them alike."""
+    import onnxruntime
+
+    feeds = {key: batches(d) for key, d in models.items()}
+    plain = {
+        key: onnxruntime.InferenceSession(str(d / "model.onnx"), providers=["CPUExecutionProvider"])
+        for key, d in models.items()
+    }
+    passes = {key: [] for key in models}
     for _ in range(repeats):
-        start = time.perf_counter()
-        for feed in feeds:
-            plain.run(None, feed)
-        walls.append(time.perf_counter() - start)
-    return {"linear_ms": groups["linear"], "rest_ms": groups["rest"], "wall_s": min(walls)}
+        for key, d in models.items():
+            passes[key].append({**traced_pass(d, feeds[key]), "wall_s": timed_pass(plain[key], feeds[key])})
+    return {key: {k: min(p[k] for p in runs) for k in runs[0]} for key, runs in passes.items()}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pair", nargs=3, action="append", metavar=("NAME", "FLOAT_DIR", "INT8_DIR"))
-    parser.add_argument("--repeats", type=int, default=5, help="untraced passes over the dev set; the best counts")
+    parser.add_argument("--repeats", type=int, default=5, help="passes over the dev set, each model; the best counts")
     return parser.parse_args(argv)
 
 
@@ -96,7 +112,8 @@ def main(argv=None) -> None:
         sys.exit("no exported pair: pass --pair NAME FLOAT_DIR INT8_DIR (run distillation.py first for the defaults)")
     results, rows = {}, []
     for name, float_dir, int8_dir in pairs:
-        f, q = profile(float_dir, args.repeats), profile(int8_dir, args.repeats)
+        timings = profile({"float32": float_dir, "int8": int8_dir}, args.repeats)
+        f, q = timings["float32"], timings["int8"]
         share = f["linear_ms"] / (f["linear_ms"] + f["rest_ms"])
         linear_gain = f["linear_ms"] / q["linear_ms"]
         results[name] = {"float32": f, "int8": q, "linear_share": share, "linear_gain": linear_gain}

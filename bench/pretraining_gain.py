@@ -312,7 +312,9 @@ def main(argv=None) -> None:
     if args.objectives:  # the from-scratch budget, when a from-scratch objective ran
         table += (
             f"\n\nBudget: {budget:.2e} training FLOPs ({args.steps} MLM steps x {args.batch_size} x "
-            f"{args.seq_length} tokens); corpus {args.corpus}; {args.position_init} position embeddings at init; "
+            f"{args.seq_length} tokens); a `{args.size}` model ({config['num_hidden_layers']} x "
+            f"{config['hidden_size']}, vocabulary {config['vocab_size']}); corpus {args.corpus}; "
+            f"{args.position_init} position embeddings at init; "
             f"lr {args.lr}, warm-up 6%, linear decay; pre-training dropout "
             f"{'0.1 (the model config)' if args.dropout is None else args.dropout}."
         )
