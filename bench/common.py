@@ -108,8 +108,8 @@ def machine() -> dict:
 
 def cpu() -> dict:
     """The CPU's model name and its int8 dot-product instructions (VNNI, AMX), read from /proc/cpuinfo (Linux). The
-    machines here vary between sessions, and int8's gain with them: without VNNI an int8 multiply-add takes two
-    instructions (vpmaddubsw, vpmaddwd), so int8 matrix products gain less over float32."""
+    machines here vary between sessions, and int8's gain with them: without VNNI an int8 multiply-add into int32
+    takes three instructions (vpmaddubsw, vpmaddwd, vpaddd) where VNNI takes one (vpdpbusd)."""
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:  # not Linux
