@@ -1,5 +1,5 @@
 """Where an exported classifier's time goes, float32 against int8: onnxruntime's own profile of each model over the
-872 SST-2 dev sentences (batches of 32 sorted by length, as `bertcli predict` makes them), its nodes grouped as
+872 SST-2 dev sentences (in `bertcli predict`'s own batches of 32), its nodes grouped as
 
     linear layers  the weight-matrix products that int8 quantizes (query, key, value, the dense layers, the
                    classifier) and, in the int8 graph, the quantizing of their inputs
@@ -23,8 +23,6 @@ from pathlib import Path
 
 from common import WORK, cpu, markdown, sst2_dev_sentences, write_results
 
-from bertcli.predict.tokenizer import load_tokenizer
-
 LINEAR = re.compile(r"/(query|key|value|dense|classifier)/")
 PRODUCTS = {"MatMul", "FusedMatMul", "Gemm", "FusedGemm"}
 QUANTIZING = {"DynamicQuantizeLinear", "DynamicQuantizeMatMul", "MatMulIntegerToFloat", "MatMulInteger"}
@@ -35,18 +33,12 @@ PAIRS = {
 
 
 def batches(model_dir: Path, size: int = 32) -> list[dict]:
-    import numpy as np
+    """The dev sentences as `bertcli predict` feeds them to the exported model: its own encoding and batches."""
+    from bertcli.predict.base import load_predictor
 
-    encoded = load_tokenizer(str(model_dir))(sst2_dev_sentences(), truncation=True, max_length=128)
-    rows = sorted(encoded["input_ids"], key=len)
-    out = []
-    for start in range(0, len(rows), size):
-        chunk = rows[start : start + size]
-        width = max(map(len, chunk))
-        ids = np.array([r + [0] * (width - len(r)) for r in chunk], dtype=np.int64)
-        mask = (ids != 0).astype(np.int64)
-        out.append({"input_ids": ids, "token_type_ids": np.zeros_like(ids), "attention_mask": mask})
-    return out
+    predictor = load_predictor(str(model_dir), batch_size=size)
+    features = predictor._encode(sst2_dev_sentences())
+    return [predictor.model.feed(**batch) for _, batch in predictor._batches(features)]
 
 
 def traced_pass(model_dir: Path, feeds: list[dict]) -> dict:

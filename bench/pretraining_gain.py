@@ -17,10 +17,10 @@ Steps: a WordPiece tokenizer and a random `mini` BERT (`bertcli init-model`, --v
 
 all at the same training compute: --steps for mlm, and for the others the steps whose training FLOPs (counted from
 the model's shapes, below) equal those; then `bertcli finetune cls` on the first --rows SST-2 training rows from
-each starting point (3 epochs, lr 1e-4, length 64), evaluated on the 872 dev sentences; for random init and mlm
-also on --small-rows (1,000 and 2,000). --minilm adds MiniLM (all-MiniLM-L6-v2) continued on the corpus with
-MLM for --minilm-steps (a new MLM head; lr 5e-5 and the model's own dropout, as continued pre-training of a trained
-model goes) against MiniLM as it is; `--objectives` may then be empty.
+each starting point (3 epochs, lr 1e-4 or --finetune-lr, length 64), evaluated on the 872 dev sentences; for random
+init and mlm also on --small-rows (1,000 and 2,000). --minilm adds MiniLM (all-MiniLM-L6-v2) continued on the corpus
+with MLM for --minilm-steps (a new MLM head; lr 5e-5 and the model's own dropout, as continued pre-training of a
+trained model goes) against MiniLM as it is; `--objectives` may then be empty.
 
     python bench/pretraining_gain.py                                    # the CPU run of the notes
     python bench/pretraining_gain.py --steps 20000 --batch-size 128 --pretrain-flags "--mixed-precision bf16" \
@@ -108,9 +108,9 @@ def imdb_text_for_tokenizer(table) -> "os.PathLike":
     return path
 
 
-def finetune(name: str, model, seed: int, rows: int) -> float:
+def finetune(name: str, model, seed: int, rows: int, lr: float = 1e-4) -> float:
     metrics = stage(
-        f"gain/sst2-{name}-{rows}-s{seed}",
+        f"gain/sst2-{name}-{rows}-s{seed}" + ("" if lr == 1e-4 else f"-lr{lr:g}"),
         [
             "finetune",
             "cls",
@@ -129,7 +129,7 @@ def finetune(name: str, model, seed: int, rows: int) -> float:
             "--batch-size",
             "32",
             "--lr",
-            "1e-4",
+            lr,
             "--warmup-ratio",
             "0.1",
             "--max-seq-length",
@@ -206,6 +206,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
     parser.add_argument("--rows", type=int, default=8000, help="SST-2 training rows for fine-tuning")
     parser.add_argument("--small-rows", type=int, nargs="*", default=[1000, 2000], help="for random init and mlm")
+    parser.add_argument(
+        "--finetune-lr",
+        type=float,
+        nargs="+",
+        default=[1e-4],
+        help="SST-2 fine-tuning's; with several, each starting point counts at its best (mean of the seeds)",
+    )
     parser.add_argument("--minilm", action="store_true", help="also MiniLM continued on the corpus with MLM")
     parser.add_argument("--minilm-steps", type=int, default=300, help="MiniLM's continued pre-training steps")
     parser.add_argument(
@@ -237,7 +244,8 @@ def main(argv=None) -> None:
     # a pre-trained model's stages: corpus, lr, dropout, budget
     dropout = "" if args.dropout is None else f"-dropout{args.dropout:g}"
     batch = "" if args.batch_size == 32 else f"-batch{args.batch_size}"
-    tag = f"{args.corpus}{positions}{size}-lr{args.lr:g}{dropout}-{args.steps}steps{batch}"
+    length = "" if args.seq_length == 128 else f"-len{args.seq_length}"
+    tag = f"{args.corpus}{positions}{size}-lr{args.lr:g}{dropout}-{args.steps}steps{batch}{length}"
     flops = {o: train_flops_per_sequence(config, o, args.seq_length) for o in args.objectives}
     budget = flops.get("mlm", train_flops_per_sequence(config, "mlm", args.seq_length)) * args.steps * args.batch_size
     steps = {o: round(budget / (flops[o] * args.batch_size)) for o in args.objectives}
@@ -246,9 +254,12 @@ def main(argv=None) -> None:
         for o in args.objectives
     }
     starts = {"random init": init, **{o: work / f"pretrain-{o}-{tag}" for o in args.objectives}}
-    runs = [(name, start, seed, args.rows) for name, start in starts.items() for seed in args.seeds]
+    lrs, first = args.finetune_lr, args.finetune_lr[0]
+    runs = [(name, start, seed, args.rows, lr) for name, start in starts.items() for seed in args.seeds for lr in lrs]
     small = [name for name in ("random init", "mlm") if name in starts]
-    runs += [(name, starts[name], seed, rows) for name in small for rows in args.small_rows for seed in args.seeds]
+    runs += [
+        (name, starts[name], seed, rows, first) for name in small for rows in args.small_rows for seed in args.seeds
+    ]
     if args.minilm:
         continued = f"minilm-{args.corpus}-lr{MINILM_LR:g}-{args.minilm_steps}steps"
         base = minilm()
@@ -258,16 +269,20 @@ def main(argv=None) -> None:
         starts.update({"MiniLM": base, "MiniLM + MLM on the corpus": work / f"pretrain-{continued}"})
         base_config = json.loads((Path(base) / "config.json").read_text())
         flops["MiniLM + MLM on the corpus"] = train_flops_per_sequence(base_config, "mlm", args.seq_length)
-        runs += [(name, starts[name], seed, args.rows) for name in list(starts)[-2:] for seed in args.seeds]
+        runs += [(n, starts[n], seed, args.rows, lr) for n in list(starts)[-2:] for seed in args.seeds for lr in lrs]
     with ThreadPoolExecutor(args.parallel) as pool:
         # a pre-trained start's fine-tuning stages are named after its pre-training stage
         slug = {name: os.path.basename(start).removeprefix("pretrain-") for name, start in starts.items()}
         slug.update({"random init": f"random-init-{args.corpus}{positions}{size}", "MiniLM": f"minilm-{args.corpus}"})
-        done = {(n, s, r): pool.submit(finetune, slug[n], m, s, r) for n, m, s, r in runs}
+        done = {(n, s, r, lr): pool.submit(finetune, slug[n], m, s, r, lr) for n, m, s, r, lr in runs}
         accuracy = {key: future.result() for key, future in done.items()}
 
-    def scores(name, rows):
-        return [accuracy[name, seed, rows] for seed in args.seeds]
+    def best_lr(name):  # the fine-tuning lr with the best mean at --rows
+        return max(lrs, key=lambda lr: statistics.mean(scores(name, args.rows, lr)))
+
+    def scores(name, rows, lr=None):  # at `lr`; by default at the best (at --rows) or the first (at --small-rows)
+        lr = lr or (best_lr(name) if rows == args.rows else first)
+        return [accuracy[name, seed, rows, lr] for seed in args.seeds]
 
     against = {"MiniLM + MLM on the corpus": "MiniLM"}  # continued pre-training: against the model it continues
     results = {"args": vars(args), "budget_flops": budget, "pretraining": pretrained, "finetuning": {}}
@@ -276,7 +291,8 @@ def main(argv=None) -> None:
         s = scores(name, args.rows)
         p = pretrained.get(name, {})
         gain = statistics.mean(s) - statistics.mean(scores(against.get(name, "random init"), args.rows))
-        results["finetuning"][name] = {str(args.rows): s}
+        results["finetuning"][name] = {str(args.rows): s, "lr": best_lr(name)}
+        results["finetuning"][name]["by_lr"] = {f"{lr:g}": scores(name, args.rows, lr) for lr in lrs}
         rows.append(
             [
                 name,
@@ -287,11 +303,17 @@ def main(argv=None) -> None:
                 held_out(p),
                 " / ".join(f"{a:.3f}" for a in s),
                 round(statistics.mean(s), 4),
+                *([f"{best_lr(name):g}"] if len(lrs) > 1 else []),
                 f"{100 * gain:+.2f}" if name != "MiniLM" else "-",
             ]
         )
     header = ["starting point", "steps", "training FLOPs", "seconds", "tokens/s", "held-out"]
-    table = markdown([*header, f"SST-2 dev ({args.rows} rows)", "mean", "vs random init (pt)"], rows)
+    header += [f"SST-2 dev ({args.rows} rows)", "mean", *(["at fine-tuning lr"] if len(lrs) > 1 else [])]
+    table = markdown([*header, "vs random init (pt)"], rows)
+    if len(lrs) > 1:
+        means = [[n, *(f"{statistics.mean(scores(n, args.rows, lr)):.4f}" for lr in lrs)] for n in starts]
+        table += "\n\nMean SST-2 dev accuracy by fine-tuning lr (each start counts at its best, above):\n\n"
+        table += markdown(["starting point", *(f"lr {lr:g}" for lr in lrs)], means)
     if args.minilm:
         table += (
             f"\n\nMiniLM + MLM: {args.minilm_steps} steps of continued masked LM on the corpus (a new MLM head, lr "
@@ -318,6 +340,10 @@ def main(argv=None) -> None:
             f"lr {args.lr}, warm-up 6%, linear decay; pre-training dropout "
             f"{'0.1 (the model config)' if args.dropout is None else args.dropout}."
         )
+    table += (
+        f"\n\nFine-tuning: 3 epochs, lr {' / '.join(f'{lr:g}' for lr in lrs)}, warm-up 10%, length 64, batch 32, "
+        f"seeds {args.seeds}; --small-rows at lr {first:g}."
+    )
     write_results(args.name, results, table + "\n")
 
 

@@ -170,8 +170,13 @@ class Predictor:
         return encoded
 
     def _run(self, features: dict[str, list[list[int]]]) -> Iterator[tuple[list[int], object]]:
-        """Run the model over features sorted by length, longest first; yield (positions in `features`, model
-        output). Batches are padded to their longest row."""
+        """Run the model over `_batches(features)`; yield (positions in `features`, model output)."""
+        for positions, batch in self._batches(features):
+            yield positions, self._forward(batch)
+
+    def _batches(self, features: dict[str, list[list[int]]]) -> Iterator[tuple[list[int], dict[str, np.ndarray]]]:
+        """Features sorted by length, longest first, in batches padded to their longest row; yield (positions in
+        `features`, the batch's arrays). A batch of rows all of one length has no attention mask."""
         input_ids = features["input_ids"]
         lengths = [len(ids) for ids in input_ids]
         order = sorted(range(len(lengths)), key=lengths.__getitem__, reverse=True)  # stable: ties in input order
@@ -191,7 +196,7 @@ class Predictor:
             if any(lengths[i] < width for i in positions):  # no mask at all lets SDPA take its fastest path
                 row_lengths = np.array([lengths[i] for i in positions])
                 batch["attention_mask"] = (np.arange(width)[None, :] < row_lengths[:, None]).astype(np.int64)
-            yield positions, self._forward(batch)
+            yield positions, batch
 
     def _forward(self, batch: dict[str, np.ndarray]):
         if self.device is None:  # onnxruntime takes the arrays as they are

@@ -61,18 +61,23 @@ class OnnxModel:
         )
 
     def __call__(self, input_ids, token_type_ids=None, attention_mask=None) -> SimpleNamespace:
-        ids = _array(input_ids)
-        feed = {
-            "input_ids": ids,
-            "token_type_ids": np.zeros_like(ids) if token_type_ids is None else _array(token_type_ids),
-            "attention_mask": np.ones_like(ids) if attention_mask is None else _array(attention_mask),
-        }
-        values = self.session.run(self.outputs, feed)
+        values = self.session.run(self.outputs, self.feed(input_ids, token_type_ids, attention_mask))
         if not self.numpy:
             import torch
 
             values = [torch.from_numpy(v) for v in values]
         return SimpleNamespace(**dict(zip(self.outputs, values)))
+
+    @staticmethod
+    def feed(input_ids, token_type_ids=None, attention_mask=None) -> dict[str, np.ndarray]:
+        """The session's inputs: the exported graph takes all three, so absent ones are made (one segment, no
+        padding)."""
+        ids = _array(input_ids)
+        return {
+            "input_ids": ids,
+            "token_type_ids": np.zeros_like(ids) if token_type_ids is None else _array(token_type_ids),
+            "attention_mask": np.ones_like(ids) if attention_mask is None else _array(attention_mask),
+        }
 
 
 def _array(values) -> np.ndarray:
