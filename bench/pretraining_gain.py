@@ -277,22 +277,21 @@ def main(argv=None) -> None:
         done = {(n, s, r, lr): pool.submit(finetune, slug[n], m, s, r, lr) for n, m, s, r, lr in runs}
         accuracy = {key: future.result() for key, future in done.items()}
 
-    def best_lr(name):  # the fine-tuning lr with the best mean at --rows
-        return max(lrs, key=lambda lr: statistics.mean(scores(name, args.rows, lr)))
-
-    def scores(name, rows, lr=None):  # at `lr`; by default at the best (at --rows) or the first (at --small-rows)
-        lr = lr or (best_lr(name) if rows == args.rows else first)
+    def scores(name, rows, lr):
         return [accuracy[name, seed, rows, lr] for seed in args.seeds]
+
+    best = {n: max(lrs, key=lambda lr: statistics.mean(scores(n, args.rows, lr))) for n in starts}  # at --rows
 
     against = {"MiniLM + MLM on the corpus": "MiniLM"}  # continued pre-training: against the model it continues
     results = {"args": vars(args), "budget_flops": budget, "pretraining": pretrained, "finetuning": {}}
     rows = []
     for name in starts:
-        s = scores(name, args.rows)
+        s = scores(name, args.rows, best[name])
         p = pretrained.get(name, {})
-        gain = statistics.mean(s) - statistics.mean(scores(against.get(name, "random init"), args.rows))
-        results["finetuning"][name] = {str(args.rows): s, "lr": best_lr(name)}
-        results["finetuning"][name]["by_lr"] = {f"{lr:g}": scores(name, args.rows, lr) for lr in lrs}
+        reference = against.get(name, "random init")
+        gain = statistics.mean(s) - statistics.mean(scores(reference, args.rows, best[reference]))
+        by_lr = {f"{lr:g}": scores(name, args.rows, lr) for lr in lrs}
+        results["finetuning"][name] = {str(args.rows): s, "lr": best[name], "by_lr": by_lr}
         rows.append(
             [
                 name,
@@ -303,7 +302,7 @@ def main(argv=None) -> None:
                 held_out(p),
                 " / ".join(f"{a:.3f}" for a in s),
                 round(statistics.mean(s), 4),
-                *([f"{best_lr(name):g}"] if len(lrs) > 1 else []),
+                *([f"{best[name]:g}"] if len(lrs) > 1 else []),
                 f"{100 * gain:+.2f}" if name != "MiniLM" else "-",
             ]
         )
@@ -322,7 +321,7 @@ def main(argv=None) -> None:
     if len(small) == 2 and args.small_rows:
         lines = []
         for n in args.small_rows:
-            r, m = scores("random init", n), scores("mlm", n)
+            r, m = scores("random init", n, first), scores("mlm", n, first)
             results["finetuning"]["random init"][str(n)], results["finetuning"]["mlm"][str(n)] = r, m
             lines.append([n, " / ".join(f"{a:.3f}" for a in r), " / ".join(f"{a:.3f}" for a in m),
                           f"{100 * (statistics.mean(m) - statistics.mean(r)):+.2f}"])  # fmt: skip
