@@ -68,6 +68,29 @@ def test_length_sorting_does_not_change_any_result(classifier):
     assert [r["score"] for r in batched] == pytest.approx([r["score"] for r in one_by_one], abs=1e-5)
 
 
+def test_batches_go_longest_first_padded_to_their_longest_row_with_a_mask_only_where_padded(classifier):
+    from bertcli.predict.classification import ClassificationPredictor
+
+    predictor = ClassificationPredictor(str(classifier), batch_size=3)
+    lengths = [3, 7, 5, 7, 2, 4, 4, 4]
+    ids = [[10 + i] * n for i, n in enumerate(lengths)]
+    features = {"input_ids": ids, "token_type_ids": [[1] * n for n in lengths]}
+    batches = list(predictor._batches(features))
+    order = [i for positions, _ in batches for i in positions]
+    assert order == [1, 3, 2, 5, 6, 7, 0, 4]  # longest first, ties in input order, each row once
+    pad = predictor.tokenizer.pad_token_id
+    for positions, batch in batches:
+        width = max(lengths[i] for i in positions)
+        assert batch["input_ids"].shape == batch["token_type_ids"].shape == (len(positions), width)
+        for row, i in enumerate(positions):
+            assert batch["input_ids"][row].tolist() == ids[i] + [pad] * (width - lengths[i])
+            assert batch["token_type_ids"][row].tolist() == [1] * lengths[i] + [0] * (width - lengths[i])
+        if len({lengths[i] for i in positions}) == 1:
+            assert "attention_mask" not in batch
+        else:
+            assert batch["attention_mask"].sum(axis=1).tolist() == [lengths[i] for i in positions]
+
+
 def test_agrees_with_transformers_pipeline(classifier):
     from transformers import pipeline
 
