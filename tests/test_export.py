@@ -4,6 +4,7 @@ it, and `--quantize int8` stays within rounding of float32."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -67,6 +68,23 @@ def test_predict_runs_an_exported_classifier_without_importing_torch(classifier,
         line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time")
     }
     assert "onnxruntime" in imported and "torch" not in imported and "transformers" not in imported
+
+
+def test_a_classifier_without_label_names_predicts_transformers_default_labels(classifier, tmp_path):
+    """transformers writes no id2label for default labels (LABEL_0, LABEL_1): predict names them so, from the
+    classifier's width, on torch and on an export alike."""
+    unnamed = tmp_path / "unnamed"
+    shutil.copytree(classifier, unnamed, ignore=shutil.ignore_patterns("checkpoint-*"))
+    config = json.loads((unnamed / "config.json").read_text())
+    for key in ("id2label", "label2id"):
+        config.pop(key)
+    (unnamed / "config.json").write_text(json.dumps(config))
+    assert run_bertcli("export", unnamed, tmp_path / "onnx").code == 0
+    sentences = ["a wonderful film", "dull and lifeless", "fine"]
+    exported, original = predictions(tmp_path / "onnx", sentences), predictions(unnamed, sentences)
+    assert {p["label"] for p in original} <= {"LABEL_0", "LABEL_1"}
+    assert [p["label"] for p in exported] == [p["label"] for p in original]
+    assert all(abs(a["score"] - b["score"]) < 1e-4 for a, b in zip(exported, original))
 
 
 def test_int8_export_and_int8_predict_stay_close_to_float32(classifier, sentiment_data, tmp_path):

@@ -18,6 +18,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from bertcli.errors import BertcliError
+from bertcli.predict.base import head_config
 
 OUTPUTS = {  # the head's outputs, by the head plain_bert would run
     "classification": ["logits"],
@@ -52,13 +53,8 @@ class OnnxModel:
         self.outputs = OUTPUTS[head]
         self.numpy = numpy
         config = json.loads((Path(model_dir) / "config.json").read_text())
-        id2label = {int(i): label for i, label in (config.get("id2label") or {}).items()}
-        self.config = SimpleNamespace(
-            max_position_embeddings=config.get("max_position_embeddings", 512),
-            id2label=id2label,
-            num_labels=len(id2label),
-            problem_type=config.get("problem_type"),
-        )
+        width = self.session.get_outputs()[0].shape[-1]  # a classifier's: its labels (else a named, dynamic axis)
+        self.config = head_config(config, head, width if isinstance(width, int) else 0)
 
     def __call__(self, input_ids, token_type_ids=None, attention_mask=None) -> SimpleNamespace:
         values = self.session.run(self.outputs, self.feed(input_ids, token_type_ids, attention_mask))

@@ -24,6 +24,8 @@ from types import SimpleNamespace
 import torch
 import torch.nn.functional as F
 
+from bertcli.predict.base import head_config
+
 HEAD_MODULES = {  # the heads this forward runs, and the weights each reads besides the encoder's
     "encoder": (),  # the hidden states of every layer and the pooler's output, where there is a pooler: embeddings
     "classification": ("{prefix}pooler.dense", "classifier"),
@@ -106,15 +108,8 @@ class PlainBert:
         matmul_dtype: torch.dtype | None = None,
         int8: bool = False,
     ):
-        id2label = {int(i): label for i, label in (config.get("id2label") or {}).items()}
-        if head in ("classification", "token-classification") and not id2label:
-            id2label = {i: f"LABEL_{i}" for i in range(len(weights["classifier.bias"]))}
-        self.config = SimpleNamespace(
-            max_position_embeddings=config.get("max_position_embeddings", 512),
-            id2label=id2label,
-            num_labels=len(id2label),
-            problem_type=config.get("problem_type"),
-        )
+        classes = len(weights["classifier.bias"]) if "classifier.bias" in weights else 0
+        self.config = head_config(config, head, classes)
         self.head, self.prefix = head, prefix
         self.eps = config.get("layer_norm_eps", 1e-12)
         self.heads = config["num_attention_heads"]
