@@ -17,10 +17,10 @@ Steps: a WordPiece tokenizer and a random `mini` BERT (`bertcli init-model`, --v
 
 all at the same training compute: --steps for mlm, and for the others the steps whose training FLOPs (counted from
 the model's shapes, below) equal those; then `bertcli finetune cls` on the first --rows SST-2 training rows from
-each starting point (3 epochs, lr 1e-4 or --finetune-lr, length 64), evaluated on the 872 dev sentences; for random
-init and mlm also on --small-rows (1,000 and 2,000). --minilm adds MiniLM (all-MiniLM-L6-v2) continued on the corpus
-with MLM for --minilm-steps (a new MLM head; lr 5e-5 and the model's own dropout, as continued pre-training of a
-trained model goes) against MiniLM as it is; `--objectives` may then be empty.
+each starting point (3 epochs or --finetune-epochs, lr 1e-4 or --finetune-lr, length 64), evaluated on the 872 dev
+sentences; for random init and mlm also on --small-rows (1,000 and 2,000). --minilm adds MiniLM
+(all-MiniLM-L6-v2) continued on the corpus with MLM for --minilm-steps (a new MLM head; lr 5e-5 and the model's own
+dropout, as continued pre-training of a trained model goes) against MiniLM as it is; `--objectives` may then be empty.
 
     python bench/pretraining_gain.py                                    # the CPU run of the notes
     python bench/pretraining_gain.py --steps 20000 --batch-size 128 --pretrain-flags "--mixed-precision bf16" \
@@ -108,9 +108,11 @@ def imdb_text_for_tokenizer(table) -> "os.PathLike":
     return path
 
 
-def finetune(name: str, model, seed: int, rows: int, lr: float = 1e-4) -> float:
+def finetune(name: str, model, seed: int, rows: int, lr: float = 1e-4, epochs: int = 3) -> float:
     metrics = stage(
-        f"gain/sst2-{name}-{rows}-s{seed}" + ("" if lr == 1e-4 else f"-lr{lr:g}"),
+        f"gain/sst2-{name}-{rows}-s{seed}"
+        + ("" if lr == 1e-4 else f"-lr{lr:g}")
+        + ("" if epochs == 3 else f"-ep{epochs}"),
         [
             "finetune",
             "cls",
@@ -125,7 +127,7 @@ def finetune(name: str, model, seed: int, rows: int, lr: float = 1e-4) -> float:
             "--max-train-samples",
             rows,
             "--epochs",
-            "3",
+            epochs,
             "--batch-size",
             "32",
             "--lr",
@@ -213,6 +215,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=[1e-4],
         help="SST-2 fine-tuning's; with several, each starting point counts at its best (mean of the seeds)",
     )
+    parser.add_argument("--finetune-epochs", type=int, default=3, help="SST-2 fine-tuning's epochs")
     parser.add_argument("--minilm", action="store_true", help="also MiniLM continued on the corpus with MLM")
     parser.add_argument("--minilm-steps", type=int, default=300, help="MiniLM's continued pre-training steps")
     parser.add_argument(
@@ -274,7 +277,9 @@ def main(argv=None) -> None:
         # a pre-trained start's fine-tuning stages are named after its pre-training stage
         slug = {name: os.path.basename(start).removeprefix("pretrain-") for name, start in starts.items()}
         slug.update({"random init": f"random-init-{args.corpus}{positions}{size}", "MiniLM": f"minilm-{args.corpus}"})
-        done = {(n, s, r, lr): pool.submit(finetune, slug[n], m, s, r, lr) for n, m, s, r, lr in runs}
+        done = {
+            (n, s, r, lr): pool.submit(finetune, slug[n], m, s, r, lr, args.finetune_epochs) for n, m, s, r, lr in runs
+        }
         accuracy = {key: future.result() for key, future in done.items()}
 
     def scores(name, rows, lr):
@@ -340,7 +345,8 @@ def main(argv=None) -> None:
             f"{'0.1 (the model config)' if args.dropout is None else args.dropout}."
         )
     table += (
-        f"\n\nFine-tuning: 3 epochs, lr {' / '.join(f'{lr:g}' for lr in lrs)}, warm-up 10%, length 64, batch 32, "
+        f"\n\nFine-tuning: {args.finetune_epochs} epochs, lr {' / '.join(f'{lr:g}' for lr in lrs)}, warm-up 10%, "
+        f"length 64, batch 32, "
         f"seeds {args.seeds}; --small-rows at lr {first:g}."
     )
     write_results(args.name, results, table + "\n")
