@@ -15,7 +15,6 @@ from __future__ import annotations
 import itertools
 import sys
 from collections.abc import Iterable, Iterator
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -25,21 +24,6 @@ from bertcli.errors import BertcliError
 def as_numpy(values) -> np.ndarray:
     """A model output as a float32 array: onnxruntime's as it is, torch's from wherever it lies."""
     return values if isinstance(values, np.ndarray) else values.float().cpu().numpy()
-
-
-def head_config(config: dict, head: str, classes: int) -> SimpleNamespace:
-    """What predictors read of a model's config.json (PlainBert and OnnxModel, which load no transformers config).
-    A classifier's label names, or transformers' defaults (LABEL_0, ...) for its `classes` outputs: transformers
-    leaves default labels out of the file."""
-    id2label = {int(i): label for i, label in (config.get("id2label") or {}).items()}
-    if head in ("classification", "token-classification") and not id2label:
-        id2label = {i: f"LABEL_{i}" for i in range(classes)}
-    return SimpleNamespace(
-        max_position_embeddings=config.get("max_position_embeddings", 512),
-        id2label=id2label,
-        num_labels=len(id2label),
-        problem_type=config.get("problem_type"),
-    )
 
 
 def resolve_device(device: str):

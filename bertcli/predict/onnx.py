@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from bertcli.errors import BertcliError
-from bertcli.predict.base import head_config
+from bertcli.predict.model_config import head_config
 
 OUTPUTS = {  # the head's outputs, by the head plain_bert would run
     "classification": ["logits"],

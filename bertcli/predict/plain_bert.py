@@ -24,7 +24,7 @@ from types import SimpleNamespace
 import torch
 import torch.nn.functional as F
 
-from bertcli.predict.base import head_config
+from bertcli.predict.model_config import head_config
 
 HEAD_MODULES = {  # the heads this forward runs, and the weights each reads besides the encoder's
     "encoder": (),  # the hidden states of every layer and the pooler's output, where there is a pooler: embeddings
