@@ -346,8 +346,7 @@ def main(argv=None) -> None:
         )
     table += (
         f"\n\nFine-tuning: {args.finetune_epochs} epochs, lr {' / '.join(f'{lr:g}' for lr in lrs)}, warm-up 10%, "
-        f"length 64, batch 32, "
-        f"seeds {args.seeds}; --small-rows at lr {first:g}."
+        f"length 64, batch 32, seeds {args.seeds}; --small-rows at lr {first:g}."
     )
     write_results(args.name, results, table + "\n")
 
