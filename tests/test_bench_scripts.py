@@ -50,3 +50,15 @@ def test_every_name_imported_from_bertcli_exists(name):
             for alias in node.names:
                 if alias.name.split(".")[0] == "bertcli":
                     importlib.import_module(alias.name)
+
+
+def test_hidden_rank_tells_a_collapsed_layer_from_a_spread_one():
+    import torch
+    from hidden_rank import spread
+
+    generator = torch.Generator().manual_seed(0)
+    spread_out = spread(torch.randn(2000, 16, generator=generator))
+    line = torch.randn(2000, 1, generator=generator) * torch.randn(1, 16, generator=generator)
+    collapsed = spread(line + 1e-3 * torch.randn(2000, 16, generator=generator))
+    assert spread_out["top_share"] < 0.15 and spread_out["effective_rank"] > 14  # of 16 directions
+    assert collapsed["top_share"] > 0.99 and collapsed["effective_rank"] < 2
