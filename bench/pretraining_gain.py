@@ -146,7 +146,9 @@ def finetune(name: str, model, seed: int, rows: int, lr: float = 1e-4, epochs: i
     return metrics["accuracy"]
 
 
-def pretrain(name: str, init, corpus, steps: int, args, extra: list, lr: float, dropout: float | None) -> dict:
+def pretrain(
+    name: str, init, corpus, steps: int, args, extra: list, lr: float, dropout: float | None, seed: int = 42
+) -> dict:
     table = str(corpus).endswith(".csv")
     metrics = stage(
         f"gain/pretrain-{name}",
@@ -179,12 +181,28 @@ def pretrain(name: str, init, corpus, steps: int, args, extra: list, lr: float, 
             "--save-total-limit",
             "1",
             "--no-report",
+            "--seed",
+            seed,
             *extra,
             *shlex.split(args.pretrain_flags),
         ],
     )
     measured = json.loads((WORK / "gain" / f"pretrain-{name}" / "measured.json").read_text())
     return {**metrics, **measured, "steps": steps}
+
+
+def pretrain_in_legs(name: str, init, corpus, steps: int, args, extra: list) -> tuple[Path, dict]:
+    """--legs runs of `steps` each, every one from the last one's model (a warm restart: its own warm-up and decay,
+    the next seed, so it sees other batches and masks); returns the last model and the legs' totals."""
+    legs = []
+    for leg in range(1, args.legs + 1):
+        stage_name = name if leg == 1 else f"{name}-leg{leg}"  # leg 1 keeps the single run's name (and cache)
+        legs.append(pretrain(stage_name, init, corpus, steps, args, extra, args.lr, args.dropout, 42 + leg - 1))
+        init = WORK / "gain" / f"pretrain-{stage_name}"
+    seconds = sum(leg["seconds"] for leg in legs)
+    tokens = sum(leg["seconds"] * leg["train_tokens_per_second"] for leg in legs)
+    total = {"steps": steps * args.legs, "seconds": seconds, "train_tokens_per_second": round(tokens / seconds)}
+    return init, {**legs[-1], **total, "legs": legs}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -197,6 +215,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seq-length", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument(
+        "--legs", type=int, default=1, help="pre-train in this many runs of --steps each, every one from the last"
+    )
     parser.add_argument(
         "--dropout", type=float, default=0.0, help="pre-training dropout (0: cramming's; -1: the model's own 0.1)"
     )
@@ -250,13 +271,14 @@ def main(argv=None) -> None:
     length = "" if args.seq_length == 128 else f"-len{args.seq_length}"
     tag = f"{args.corpus}{positions}{size}-lr{args.lr:g}{dropout}-{args.steps}steps{batch}{length}"
     flops = {o: train_flops_per_sequence(config, o, args.seq_length) for o in args.objectives}
-    budget = flops.get("mlm", train_flops_per_sequence(config, "mlm", args.seq_length)) * args.steps * args.batch_size
-    steps = {o: round(budget / (flops[o] * args.batch_size)) for o in args.objectives}
-    pretrained = {
-        o: pretrain(f"{o}-{tag}", init, corpus, steps[o], args, OBJECTIVES[o], args.lr, args.dropout)
-        for o in args.objectives
-    }
-    starts = {"random init": init, **{o: work / f"pretrain-{o}-{tag}" for o in args.objectives}}
+    leg_budget = (
+        flops.get("mlm", train_flops_per_sequence(config, "mlm", args.seq_length)) * args.steps * args.batch_size
+    )
+    steps = {o: round(leg_budget / (flops[o] * args.batch_size)) for o in args.objectives}  # a leg's
+    budget = leg_budget * args.legs
+    legs = {o: pretrain_in_legs(f"{o}-{tag}", init, corpus, steps[o], args, OBJECTIVES[o]) for o in args.objectives}
+    pretrained = {o: totals for o, (_, totals) in legs.items()}
+    starts = {"random init": init, **{o: model for o, (model, _) in legs.items()}}
     lrs, first = args.finetune_lr, args.finetune_lr[0]
     runs = [(name, start, seed, args.rows, lr) for name, start in starts.items() for seed in args.seeds for lr in lrs]
     small = [name for name in ("random init", "mlm") if name in starts]
@@ -338,7 +360,8 @@ def main(argv=None) -> None:
     if args.objectives:  # the from-scratch budget, when a from-scratch objective ran
         table += (
             f"\n\nBudget: {budget:.2e} training FLOPs ({args.steps} MLM steps x {args.batch_size} x "
-            f"{args.seq_length} tokens); a `{args.size}` model ({config['num_hidden_layers']} x "
+            f"{args.seq_length} tokens{f', {args.legs} legs (warm restarts)' if args.legs > 1 else ''}); "
+            f"a `{args.size}` model ({config['num_hidden_layers']} x "
             f"{config['hidden_size']}, vocabulary {config['vocab_size']}); corpus {args.corpus}; "
             f"{args.position_init} position embeddings at init; "
             f"lr {args.lr}, warm-up 6%, linear decay; pre-training dropout "
