@@ -146,6 +146,11 @@ def finetune(name: str, model, seed: int, rows: int, lr: float = 1e-4, epochs: i
     return metrics["accuracy"]
 
 
+def pretrained_dir(name: str) -> Path:
+    """Where `pretrain(name, ...)` writes its model."""
+    return WORK / "gain" / f"pretrain-{name}"
+
+
 def pretrain(
     name: str, init, corpus, steps: int, args, extra: list, lr: float, dropout: float | None, seed: int = 42
 ) -> dict:
@@ -187,7 +192,7 @@ def pretrain(
             *shlex.split(args.pretrain_flags),
         ],
     )
-    measured = json.loads((WORK / "gain" / f"pretrain-{name}" / "measured.json").read_text())
+    measured = json.loads((pretrained_dir(name) / "measured.json").read_text())
     return {**metrics, **measured, "steps": steps}
 
 
@@ -198,7 +203,7 @@ def pretrain_in_legs(name: str, init, corpus, steps: int, args, extra: list) -> 
     for leg in range(1, args.legs + 1):
         stage_name = name if leg == 1 else f"{name}-leg{leg}"  # leg 1 keeps the single run's name (and cache)
         legs.append(pretrain(stage_name, init, corpus, steps, args, extra, args.lr, args.dropout, 42 + leg - 1))
-        init = WORK / "gain" / f"pretrain-{stage_name}"
+        init = pretrained_dir(stage_name)
     seconds = sum(leg["seconds"] for leg in legs)
     tokens = sum(leg["seconds"] * leg["train_tokens_per_second"] for leg in legs)
     total = {"steps": steps * args.legs, "seconds": seconds, "train_tokens_per_second": round(tokens / seconds)}
@@ -291,7 +296,7 @@ def main(argv=None) -> None:
         pretrained["MiniLM + MLM on the corpus"] = pretrain(
             continued, base, corpus, args.minilm_steps, args, ["--objective", "mlm"], MINILM_LR, None
         )
-        starts.update({"MiniLM": base, "MiniLM + MLM on the corpus": work / f"pretrain-{continued}"})
+        starts.update({"MiniLM": base, "MiniLM + MLM on the corpus": pretrained_dir(continued)})
         base_config = json.loads((Path(base) / "config.json").read_text())
         flops["MiniLM + MLM on the corpus"] = train_flops_per_sequence(base_config, "mlm", args.seq_length)
         runs += [(n, starts[n], seed, args.rows, lr) for n in list(starts)[-2:] for seed in args.seeds for lr in lrs]
