@@ -18,7 +18,7 @@ import argparse
 import json
 
 from common import WORK, markdown, mini_model, stage, write_results
-from mlm_order_probe import chain_corpus
+from mlm_order_probe import chain_files
 
 FLAGS = ["--lr", "2e-3", "--dropout", "0", "--max-seq-length", "64", "--batch-size", "32", "--warmup-ratio", "0.06"]
 
@@ -67,11 +67,7 @@ def detection(model_dir, text: str, seed: int = 0) -> dict[str, float]:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    work = WORK / "order"
-    work.mkdir(parents=True, exist_ok=True)
-    train, held_out = work / "train.txt", work / "held-out.txt"
-    train.write_text(chain_corpus(430, seed=1), encoding="utf-8")
-    held_out.write_text(chain_corpus(30, seed=2), encoding="utf-8")
+    work, train, held_out = chain_files()
     init = mini_model(work / "tiny-random", [train], 400, size="tiny")
     runs = {}
     for objective in ("mlm", "electra"):

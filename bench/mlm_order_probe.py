@@ -15,6 +15,7 @@ accuracy every --eval-every steps.
 import argparse
 import json
 import random
+from pathlib import Path
 
 from common import WORK, markdown, mini_model, stage, write_results
 
@@ -45,6 +46,16 @@ def chain_corpus(documents: int, seed: int, words: int = 120) -> str:
     return "\n\n".join("\n".join(sentence() for _ in range(rng.randint(5, 10))) for _ in range(documents)) + "\n"
 
 
+def chain_files() -> tuple[Path, Path, Path]:
+    """(the probes' work folder, its training text, its held-out text): the chain corpus written there."""
+    work = WORK / "order"
+    work.mkdir(parents=True, exist_ok=True)
+    train, held_out = work / "train.txt", work / "held-out.txt"
+    train.write_text(chain_corpus(430, seed=1), encoding="utf-8")
+    held_out.write_text(chain_corpus(30, seed=2), encoding="utf-8")
+    return work, train, held_out
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=400)
@@ -55,11 +66,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    work = WORK / "order"
-    work.mkdir(parents=True, exist_ok=True)
-    train, held_out = work / "train.txt", work / "held-out.txt"
-    train.write_text(chain_corpus(430, seed=1), encoding="utf-8")
-    held_out.write_text(chain_corpus(30, seed=2), encoding="utf-8")
+    work, train, held_out = chain_files()
     rows, results = [], {"args": vars(args), "recipes": {}}
     for name in args.recipes:
         positions, flags = RECIPES[name]
