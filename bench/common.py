@@ -71,13 +71,21 @@ def stage(name: str, command: list) -> dict:
     return json.loads((out / "metrics.json").read_text())
 
 
-def mini_model(out: Path, corpora: list, vocab_size: int, position_init: str = "random", size: str = "mini") -> Path:
+def mini_model(
+    out: Path,
+    corpora: list,
+    vocab_size: int,
+    position_init: str = "random",
+    size: str = "mini",
+    initializer_range: float = 0.02,
+) -> Path:
     """A random `mini` BERT (or another --size) with a WordPiece tokenizer trained on `corpora` (`bertcli
     init-model`), made once."""
     if not (out / "config.json").is_file():
         corpus_flags = [x for corpus in corpora for x in ("--corpus", corpus)]
         run_measured([BIN / "bertcli", "init-model", out, "--size", size, *corpus_flags, "--vocab-size", vocab_size,
-                      "--position-init", position_init, "--overwrite-output-dir"])  # fmt: skip
+                      "--position-init", position_init, "--initializer-range", initializer_range,
+                      "--overwrite-output-dir"])  # fmt: skip
     return out
 
 

@@ -1,17 +1,17 @@
-"""Why does ELECTRA's discriminator stay on its plateau when masked LM leaves it? A three-minute probe on the
+"""Why does ELECTRA's discriminator stay on its plateau when masked LM leaves it? A probe of a few minutes on the
 successor-chain corpus of mlm_order_probe.py, where a word is certain from the word before it and nearly a guess
 from the sentence's bag of words.
 
 A `tiny` BERT (`bertcli init-model --size tiny`, 2 x 128) is pre-trained from random init with `--objective mlm`
 and with `--objective electra` (generator 1/4, λ 50), both at lr 2e-3, no dropout, --steps steps of 32 x 64
-tokens; the table follows, every --eval-every steps, MLM's held-out masked-LM accuracy, the ELECTRA generator's,
-and how far the discriminator's replaced-token loss lies below the loss of knowing only the replaced share (its
-prior). Then the trained discriminator reads held-out text with 15% of its tokens replaced, in turn, by tokens
-drawn uniformly from the vocabulary and by tokens drawn from the text itself (unigram frequencies, what a
-generator that has not learned order proposes): the share of each it calls replaced, against the share of
-untouched tokens it calls replaced.
+tokens, once for each --initializer-ranges scale of the random weights (BERT's 0.02, and larger); the table
+follows, every --eval-every steps, MLM's held-out masked-LM accuracy, the ELECTRA generator's, and how far the
+discriminator's replaced-token loss lies below the loss of knowing only the replaced share (its prior). Then the
+trained discriminator reads held-out text with 15% of its tokens replaced, in turn, by tokens drawn uniformly from
+the vocabulary and by tokens drawn from the text itself (unigram frequencies, what a generator that has not learned
+order proposes): the share of each it calls replaced, against the share of untouched tokens it calls replaced.
 
-    python bench/electra_order_probe.py            # about 3 minutes on 2 CPU cores
+    python bench/electra_order_probe.py            # about 6 minutes on 2 CPU cores
 """
 
 import argparse
@@ -27,6 +27,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--eval-every", type=int, default=300)
+    parser.add_argument(
+        "--initializer-ranges", type=float, nargs="+", default=[0.02, 0.1], help="init-model --initializer-range"
+    )
     return parser.parse_args(argv)
 
 
@@ -68,36 +71,51 @@ def detection(model_dir, text: str, seed: int = 0) -> dict[str, float]:
 def main(argv=None) -> None:
     args = parse_args(argv)
     work, train, held_out = chain_files()
-    init = mini_model(work / "tiny-random", [train], 400, size="tiny")
-    runs = {}
-    for objective in ("mlm", "electra"):
-        name = f"order/tiny-{objective}-{args.steps}"
-        stage(
-            name,
-            ["pretrain", "--model", init, "--train-file", train, "--validation-file", held_out, "--objective",
-             objective, "--max-steps", args.steps, "--eval-steps", args.eval_every, "--save-steps", "0",
-             "--no-report", *FLAGS],
-        )  # fmt: skip
-        runs[objective] = WORK / name
-    loss, prior = (curve(runs["electra"], f"eval_rtd_{k}") for k in ("loss", "prior_loss"))
-    curves = {
-        "MLM: masked-LM accuracy": curve(runs["mlm"], "eval_mlm_accuracy"),
-        "ELECTRA generator: masked-LM accuracy": curve(runs["electra"], "eval_mlm_accuracy"),
-        "ELECTRA discriminator: replaced-token loss below its prior (nats)": {s: prior[s] - loss[s] for s in loss},
-        "ELECTRA discriminator: replaced share": curve(runs["electra"], "eval_replaced_share"),
-        "ELECTRA discriminator: F1 on replaced tokens": curve(runs["electra"], "eval_rtd_f1"),
-    }
-    steps = sorted(loss)
-    rows = [[name, *(f"{values[s]:.3f}" for s in steps)] for name, values in curves.items()]
-    shares = detection(runs["electra"], held_out.read_text(encoding="utf-8"))
-    table = markdown(["held out", *(f"step {s}" for s in steps)], rows)
-    detected = [[kind, f"{share:.3f}"] for kind, share in shares.items()]
-    table += "\n\n" + markdown(["the trained discriminator on held-out text", "share"], detected)
+    curves, detected = {}, {}
+    for scale in args.initializer_ranges:
+        default = scale == 0.02  # BERT's scale keeps the stage names it had
+        tag = "" if default else f"init{scale:g}-"
+        init_dir = work / ("tiny-random" if default else f"tiny-init{scale:g}")
+        init = mini_model(init_dir, [train], 400, size="tiny", initializer_range=scale)
+        runs = {}
+        for objective in ("mlm", "electra"):
+            name = f"order/tiny-{tag}{objective}-{args.steps}"
+            stage(
+                name,
+                ["pretrain", "--model", init, "--train-file", train, "--validation-file", held_out, "--objective",
+                 objective, "--max-steps", args.steps, "--eval-steps", args.eval_every, "--save-steps", "0",
+                 "--no-report", *FLAGS],
+            )  # fmt: skip
+            runs[objective] = WORK / name
+        loss, prior = (curve(runs["electra"], f"eval_rtd_{k}") for k in ("loss", "prior_loss"))
+        curves[scale] = {
+            "MLM: masked-LM accuracy": curve(runs["mlm"], "eval_mlm_accuracy"),
+            "ELECTRA generator: masked-LM accuracy": curve(runs["electra"], "eval_mlm_accuracy"),
+            "ELECTRA discriminator: replaced-token loss below its prior (nats)": {s: prior[s] - loss[s] for s in loss},
+            "ELECTRA discriminator: replaced share": curve(runs["electra"], "eval_replaced_share"),
+            "ELECTRA discriminator: F1 on replaced tokens": curve(runs["electra"], "eval_rtd_f1"),
+        }
+        detected[scale] = detection(runs["electra"], held_out.read_text(encoding="utf-8"))
+    steps = sorted(next(iter(curves[args.initializer_ranges[0]].values())))
+    rows = [
+        [f"init {scale:g}", name, *(f"{values[s]:.3f}" for s in steps)]
+        for scale, by_name in curves.items()
+        for name, values in by_name.items()
+    ]
+    table = markdown(["weights' init std", "held out", *(f"step {s}" for s in steps)], rows)
+    kinds = list(next(iter(detected.values())))
+    shares = [[kind, *(f"{detected[scale][kind]:.3f}" for scale in detected)] for kind in kinds]
+    header = ["the trained discriminator on held-out text", *(f"init {scale:g}" for scale in detected)]
+    table += "\n\n" + markdown(header, shares)
     table += (
-        f"\n\nA `tiny` BERT on the successor-chain corpus, {args.steps} steps x 32 x 64 tokens at lr 2e-3, no dropout; "
-        "15% of held-out tokens replaced for the second table."
+        f"\n\nA `tiny` BERT on the successor-chain corpus, {args.steps} steps x 32 x 64 tokens at lr 2e-3, no dropout, "
+        "from random weights drawn at each standard deviation (`init-model --initializer-range`; BERT's is 0.02); 15% "
+        "of held-out tokens replaced for the second table."
     )
-    write_results("electra_order_probe", {"args": vars(args), "curves": curves, "detection": shares}, table + "\n")
+    results = {"args": vars(args), "curves": {f"{k:g}": v for k, v in curves.items()}}
+    write_results(
+        "electra_order_probe", {**results, "detection": {f"{k:g}": v for k, v in detected.items()}}, table + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -156,8 +156,9 @@ def cjk_characters(files: list[str]) -> set[str]:
     return {c for c in seen if any(lo <= ord(c) <= hi for lo, hi in CJK_RANGES)}
 
 
-def create_model(size: str, vocab_size: int, max_position_embeddings: int = 512):
-    """A randomly initialised BertForPreTraining (MLM + NSP heads) of a named size."""
+def create_model(size: str, vocab_size: int, max_position_embeddings: int = 512, initializer_range: float = 0.02):
+    """A randomly initialised BertForPreTraining (MLM + NSP heads) of a named size, its weights drawn with standard
+    deviation `initializer_range` (BERT's 0.02)."""
     from transformers import BertConfig, BertForPreTraining
 
     layers, hidden = SIZES[size]
@@ -168,6 +169,7 @@ def create_model(size: str, vocab_size: int, max_position_embeddings: int = 512)
         num_attention_heads=hidden // 64,
         intermediate_size=4 * hidden,
         max_position_embeddings=max_position_embeddings,
+        initializer_range=initializer_range,
     )
     return BertForPreTraining(config)
 
@@ -194,6 +196,7 @@ def init_model(
     lowercase: bool,
     seed: int = 42,
     position_init: str = "random",
+    initializer_range: float = 0.02,
 ) -> dict:
     """Write a new tokenizer (trained on `corpus`) and a random BERT of `size` to `out`; `position_init`
     "sinusoidal" starts its (learned) position embeddings from the sine/cosine table."""
@@ -201,7 +204,7 @@ def init_model(
 
     tokenizer = train_wordpiece(corpus, vocab_size, lowercase)
     torch.manual_seed(seed)
-    model = create_model(size, vocab_size=len(tokenizer))
+    model = create_model(size, vocab_size=len(tokenizer), initializer_range=initializer_range)
     if position_init == "sinusoidal":
         table = model.bert.embeddings.position_embeddings.weight
         with torch.no_grad():

@@ -97,6 +97,21 @@ def test_init_model_sinusoidal_positions_depend_only_on_the_offset(tmp_path, sen
         assert not torch.allclose(torch.diagonal(random_table @ random_table.T, offset), along, atol=1e-6)
 
 
+def test_init_model_initializer_range_sets_the_scale_of_every_weight(tmp_path, sentiment_data):
+    from transformers import AutoModel
+
+    out = tmp_path / "wide"
+    flags = ("init-model", out, "--size", "tiny", "--corpus", sentiment_data["corpus"], "--vocab-size", 200)
+    assert run_cli(*flags, "--initializer-range", "0.1").code == 0
+    model = AutoModel.from_pretrained(out)
+    assert model.config.initializer_range == 0.1  # kept, so a head added later starts at the same scale
+    for weight in (model.embeddings.word_embeddings.weight, model.encoder.layer[1].intermediate.dense.weight):
+        assert abs(weight.std().item() - 0.1) < 0.01, weight.std()
+    bad = run_bertcli("init-model", tmp_path / "bad", "--corpus", sentiment_data["corpus"], "--initializer-range", "0")
+    assert_one_line_error(bad, "--initializer-range must be in (0, 1]", "0.02")
+    assert not (tmp_path / "bad").exists()
+
+
 @pytest.fixture
 def train_args(tiny_model, sentiment_data, tmp_path):
     return [

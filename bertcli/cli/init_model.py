@@ -33,6 +33,13 @@ def init_model(
             "masked LM from scratch starts using word order sooner."
         ),
     ] = "random",
+    initializer_range: Annotated[
+        float,
+        typer.Option(
+            help="Standard deviation of the initial weights (BERT's 0.02; the config keeps it, so heads added "
+            "later, such as ELECTRA's, start at the same scale)."
+        ),
+    ] = 0.02,
     overwrite_output_dir: Annotated[bool, typer.Option(help="Replace OUT if it already holds files.")] = False,
 ) -> None:
     """Train a WordPiece tokenizer on a corpus and write a randomly initialised BERT (BertForPreTraining).
@@ -44,10 +51,12 @@ def init_model(
 
     if vocab_size < 100:
         raise BertcliError(f"--vocab-size must be at least 100, got {vocab_size}")
+    if not 0 < initializer_range <= 1:
+        raise BertcliError(f"--initializer-range must be in (0, 1], got {initializer_range}: BERT uses 0.02")
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite_output_dir:
         raise BertcliError(f"{out} already exists and is not empty: pass --overwrite-output-dir or choose another OUT")
     quiet_transformers()
-    info = create(out, size, [str(c) for c in corpus], vocab_size, lowercase, seed, position_init)
+    info = create(out, size, [str(c) for c in corpus], vocab_size, lowercase, seed, position_init, initializer_range)
     typer.echo(
         f"Wrote a {info['size']} BERT ({info['parameters'] / 1e6:.1f}M parameters, "
         f"vocabulary {info['vocab_size']}) to {out}"
