@@ -71,6 +71,12 @@ def stage(name: str, command: list) -> dict:
     return json.loads((out / "metrics.json").read_text())
 
 
+def eval_curve(out: Path, key: str) -> dict[int, float]:
+    """A bertcli run's logged value of `key` (e.g. eval_mlm_accuracy) by step, from OUT/log.jsonl."""
+    log = map(json.loads, (out / "log.jsonl").read_text().splitlines())
+    return {r["step"]: r[key] for r in log if key in r}
+
+
 def mini_model(
     out: Path,
     corpora: list,

@@ -15,9 +15,8 @@ order proposes): the share of each it calls replaced, against the share of untou
 """
 
 import argparse
-import json
 
-from common import WORK, markdown, mini_model, stage, write_results
+from common import WORK, eval_curve, markdown, mini_model, stage, write_results
 from mlm_order_probe import chain_files
 
 FLAGS = ["--lr", "2e-3", "--dropout", "0", "--max-seq-length", "64", "--batch-size", "32", "--warmup-ratio", "0.06"]
@@ -31,11 +30,6 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--initializer-ranges", type=float, nargs="+", default=[0.02, 0.1], help="init-model --initializer-range"
     )
     return parser.parse_args(argv)
-
-
-def curve(out, key: str) -> dict[int, float]:
-    log = map(json.loads, (out / "log.jsonl").read_text().splitlines())
-    return {r["step"]: r[key] for r in log if key in r}
 
 
 def detection(model_dir, text: str, seed: int = 0) -> dict[str, float]:
@@ -73,13 +67,11 @@ def main(argv=None) -> None:
     work, train, held_out = chain_files()
     curves, detected = {}, {}
     for scale in args.initializer_ranges:
-        default = scale == 0.02  # BERT's scale keeps the stage names it had
-        tag = "" if default else f"init{scale:g}-"
-        init_dir = work / ("tiny-random" if default else f"tiny-init{scale:g}")
-        init = mini_model(init_dir, [train], 400, size="tiny", initializer_range=scale)
+        tag = f"init{scale:g}"
+        init = mini_model(work / f"tiny-{tag}", [train], 400, size="tiny", initializer_range=scale)
         runs = {}
         for objective in ("mlm", "electra"):
-            name = f"order/tiny-{tag}{objective}-{args.steps}"
+            name = f"order/tiny-{tag}-{objective}-{args.steps}"
             stage(
                 name,
                 ["pretrain", "--model", init, "--train-file", train, "--validation-file", held_out, "--objective",
@@ -87,13 +79,13 @@ def main(argv=None) -> None:
                  "--no-report", *FLAGS],
             )  # fmt: skip
             runs[objective] = WORK / name
-        loss, prior = (curve(runs["electra"], f"eval_rtd_{k}") for k in ("loss", "prior_loss"))
+        loss, prior = (eval_curve(runs["electra"], f"eval_rtd_{k}") for k in ("loss", "prior_loss"))
         curves[scale] = {
-            "MLM: masked-LM accuracy": curve(runs["mlm"], "eval_mlm_accuracy"),
-            "ELECTRA generator: masked-LM accuracy": curve(runs["electra"], "eval_mlm_accuracy"),
+            "MLM: masked-LM accuracy": eval_curve(runs["mlm"], "eval_mlm_accuracy"),
+            "ELECTRA generator: masked-LM accuracy": eval_curve(runs["electra"], "eval_mlm_accuracy"),
             "ELECTRA discriminator: replaced-token loss below its prior (nats)": {s: prior[s] - loss[s] for s in loss},
-            "ELECTRA discriminator: replaced share": curve(runs["electra"], "eval_replaced_share"),
-            "ELECTRA discriminator: F1 on replaced tokens": curve(runs["electra"], "eval_rtd_f1"),
+            "ELECTRA discriminator: replaced share": eval_curve(runs["electra"], "eval_replaced_share"),
+            "ELECTRA discriminator: F1 on replaced tokens": eval_curve(runs["electra"], "eval_rtd_f1"),
         }
         detected[scale] = detection(runs["electra"], held_out.read_text(encoding="utf-8"))
     steps = sorted(next(iter(curves[args.initializer_ranges[0]].values())))

@@ -13,11 +13,10 @@ accuracy every --eval-every steps.
 """
 
 import argparse
-import json
 import random
 from pathlib import Path
 
-from common import WORK, markdown, mini_model, stage, write_results
+from common import WORK, eval_curve, markdown, mini_model, stage, write_results
 
 RECIPES = {  # name: (init-model --position-init, bertcli pretrain flags)
     "lr 5e-4, dropout 0.1": ("random", ["--lr", "5e-4"]),
@@ -78,8 +77,7 @@ def main(argv=None) -> None:
              "--max-seq-length", "64", "--batch-size", "32", "--warmup-ratio", "0.06", "--max-steps", args.steps,
              "--eval-steps", args.eval_every, "--save-steps", "0", "--no-report", *flags],
         )  # fmt: skip
-        log = (work / f"{slug}-{args.steps}" / "log.jsonl").read_text().splitlines()
-        curve = {r["step"]: r["eval_mlm_accuracy"] for r in map(json.loads, log) if "eval_mlm_accuracy" in r}
+        curve = eval_curve(work / f"{slug}-{args.steps}", "eval_mlm_accuracy")
         results["recipes"][name] = curve
         rows.append([name, *(f"{curve[s]:.3f}" for s in sorted(curve))])
     steps = sorted(next(iter(results["recipes"].values())))
