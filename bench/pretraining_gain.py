@@ -229,6 +229,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--position-init", choices=["random", "sinusoidal"], default="random", help="init-model --position-init"
     )
+    parser.add_argument(
+        "--initializer-range", type=float, default=0.02, help="init-model --initializer-range (every start's scale)"
+    )
     parser.add_argument("--size", choices=list(SIZES), default="mini", help="the model pre-trained (init-model --size)")
     parser.add_argument("--vocab-size", type=int, default=8000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
@@ -266,9 +269,12 @@ def main(argv=None) -> None:
         corpus = tokenizer_text = work / "wikitext2.txt"
         corpus.write_text(wikitext2_text(), encoding="utf-8")
     positions = "" if args.position_init == "random" else f"-{args.position_init}"
+    positions += "" if args.initializer_range == 0.02 else f"-init{args.initializer_range:g}"
     size = "" if args.size == "mini" else f"-{args.size}"  # mini's stages keep the names they had
     init_dir = work / f"{args.size}-init-{args.corpus}{positions}"
-    init = mini_model(init_dir, [tokenizer_text], args.vocab_size, args.position_init, args.size)
+    init = mini_model(
+        init_dir, [tokenizer_text], args.vocab_size, args.position_init, args.size, args.initializer_range
+    )
     config = json.loads((init / "config.json").read_text())
     # a pre-trained model's stages: corpus, lr, dropout, budget
     dropout = "" if args.dropout is None else f"-dropout{args.dropout:g}"
@@ -368,7 +374,7 @@ def main(argv=None) -> None:
             f"{args.seq_length} tokens{f', {args.legs} legs (warm restarts)' if args.legs > 1 else ''}); "
             f"a `{args.size}` model ({config['num_hidden_layers']} x "
             f"{config['hidden_size']}, vocabulary {config['vocab_size']}); corpus {args.corpus}; "
-            f"{args.position_init} position embeddings at init; "
+            f"{args.position_init} position embeddings at init, weights drawn at std {args.initializer_range:g}; "
             f"lr {args.lr}, warm-up 6%, linear decay; pre-training dropout "
             f"{'0.1 (the model config)' if args.dropout is None else args.dropout}."
         )
