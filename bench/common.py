@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from bertcli.modeling import BERT_INITIALIZER_RANGE
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("BERTCLI_BENCH_DATA", ROOT.parent / "shared" / "data"))  # the public data sets
 INT8_FLAGS = {"avx512_vnni", "avx_vnni", "amx_int8"}  # /proc/cpuinfo flags of int8 dot products
@@ -83,7 +85,7 @@ def mini_model(
     vocab_size: int,
     position_init: str = "random",
     size: str = "mini",
-    initializer_range: float = 0.02,
+    initializer_range: float = BERT_INITIALIZER_RANGE,
 ) -> Path:
     """A random `mini` BERT (or another --size) with a WordPiece tokenizer trained on `corpora` (`bertcli
     init-model`), made once."""

@@ -104,10 +104,12 @@ def main(argv=None) -> None:
         "from random weights drawn at each standard deviation (`init-model --initializer-range`; BERT's is 0.02); 15% "
         "of held-out tokens replaced for the second table."
     )
-    results = {"args": vars(args), "curves": {f"{k:g}": v for k, v in curves.items()}}
-    write_results(
-        "electra_order_probe", {**results, "detection": {f"{k:g}": v for k, v in detected.items()}}, table + "\n"
-    )
+    results = {
+        "args": vars(args),
+        "curves": {f"{k:g}": v for k, v in curves.items()},
+        "detection": {f"{k:g}": v for k, v in detected.items()},
+    }
+    write_results("electra_order_probe", results, table + "\n")
 
 
 if __name__ == "__main__":

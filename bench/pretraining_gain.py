@@ -38,7 +38,7 @@ from pathlib import Path
 
 from common import DATA, WORK, markdown, mini_model, minilm, stage, wikitext2_text, write_results
 
-from bertcli.modeling import SIZES
+from bertcli.modeling import BERT_INITIALIZER_RANGE, SIZES
 
 OBJECTIVES = {
     "mlm": ["--objective", "mlm"],
@@ -230,7 +230,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--position-init", choices=["random", "sinusoidal"], default="random", help="init-model --position-init"
     )
     parser.add_argument(
-        "--initializer-range", type=float, default=0.02, help="init-model --initializer-range (every start's scale)"
+        "--initializer-range",
+        type=float,
+        default=BERT_INITIALIZER_RANGE,
+        help="init-model --initializer-range (every start's scale)",
     )
     parser.add_argument("--size", choices=list(SIZES), default="mini", help="the model pre-trained (init-model --size)")
     parser.add_argument("--vocab-size", type=int, default=8000)
@@ -247,6 +250,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--finetune-epochs", type=int, default=3, help="SST-2 fine-tuning's epochs")
     parser.add_argument("--minilm", action="store_true", help="also MiniLM continued on the corpus with MLM")
     parser.add_argument("--minilm-steps", type=int, default=300, help="MiniLM's continued pre-training steps")
+    parser.add_argument(
+        "--generator-size", type=float, default=0.25, help="ELECTRA's (pretrain --generator-size; in its FLOPs too)"
+    )
+    parser.add_argument("--rtd-weight", type=float, default=50.0, help="ELECTRA's (pretrain --rtd-weight)")
     parser.add_argument(
         "--pretrain-flags", default="", help='more flags for bertcli pretrain: "--mixed-precision bf16"'
     )
@@ -268,10 +275,11 @@ def main(argv=None) -> None:
     else:
         corpus = tokenizer_text = work / "wikitext2.txt"
         corpus.write_text(wikitext2_text(), encoding="utf-8")
-    positions = "" if args.position_init == "random" else f"-{args.position_init}"
-    positions += "" if args.initializer_range == 0.02 else f"-init{args.initializer_range:g}"
+    # the random start: its position table and weight scale, named where not BERT's (earlier names stay)
+    init_tag = "" if args.position_init == "random" else f"-{args.position_init}"
+    init_tag += "" if args.initializer_range == BERT_INITIALIZER_RANGE else f"-init{args.initializer_range:g}"
     size = "" if args.size == "mini" else f"-{args.size}"  # mini's stages keep the names they had
-    init_dir = work / f"{args.size}-init-{args.corpus}{positions}"
+    init_dir = work / f"{args.size}-init-{args.corpus}{init_tag}"
     init = mini_model(
         init_dir, [tokenizer_text], args.vocab_size, args.position_init, args.size, args.initializer_range
     )
@@ -280,14 +288,22 @@ def main(argv=None) -> None:
     dropout = "" if args.dropout is None else f"-dropout{args.dropout:g}"
     batch = "" if args.batch_size == 32 else f"-batch{args.batch_size}"
     length = "" if args.seq_length == 128 else f"-len{args.seq_length}"
-    tag = f"{args.corpus}{positions}{size}-lr{args.lr:g}{dropout}-{args.steps}steps{batch}{length}"
-    flops = {o: train_flops_per_sequence(config, o, args.seq_length) for o in args.objectives}
+    tag = f"{args.corpus}{init_tag}{size}-lr{args.lr:g}{dropout}-{args.steps}steps{batch}{length}"
+    flops = {o: train_flops_per_sequence(config, o, args.seq_length, args.generator_size) for o in args.objectives}
     leg_budget = (
         flops.get("mlm", train_flops_per_sequence(config, "mlm", args.seq_length)) * args.steps * args.batch_size
     )
     steps = {o: round(leg_budget / (flops[o] * args.batch_size)) for o in args.objectives}  # a leg's
     budget = leg_budget * args.legs
-    legs = {o: pretrain_in_legs(f"{o}-{tag}", init, corpus, steps[o], args, OBJECTIVES[o]) for o in args.objectives}
+    # ELECTRA's stages carry its generator size and RTD weight where they are not the defaults (earlier names stay)
+    electra = [*OBJECTIVES["electra"], "--generator-size", args.generator_size, "--rtd-weight", args.rtd_weight]
+    electra_tag = "" if args.generator_size == 0.25 else f"-gen{args.generator_size:g}"
+    electra_tag += "" if args.rtd_weight == 50 else f"-rtd{args.rtd_weight:g}"
+    stages = {
+        o: (f"{o}{electra_tag}-{tag}", electra) if o == "electra" else (f"{o}-{tag}", OBJECTIVES[o])
+        for o in args.objectives
+    }
+    legs = {o: pretrain_in_legs(name, init, corpus, steps[o], args, flags) for o, (name, flags) in stages.items()}
     pretrained = {o: totals for o, (_, totals) in legs.items()}
     starts = {"random init": init, **{o: model for o, (model, _) in legs.items()}}
     lrs, first = args.finetune_lr, args.finetune_lr[0]
@@ -309,7 +325,7 @@ def main(argv=None) -> None:
     with ThreadPoolExecutor(args.parallel) as pool:
         # a pre-trained start's fine-tuning stages are named after its pre-training stage
         slug = {name: os.path.basename(start).removeprefix("pretrain-") for name, start in starts.items()}
-        slug.update({"random init": f"random-init-{args.corpus}{positions}{size}", "MiniLM": f"minilm-{args.corpus}"})
+        slug.update({"random init": f"random-init-{args.corpus}{init_tag}{size}", "MiniLM": f"minilm-{args.corpus}"})
         done = {
             (n, s, r, lr): pool.submit(finetune, slug[n], m, s, r, lr, args.finetune_epochs) for n, m, s, r, lr in runs
         }
@@ -367,7 +383,10 @@ def main(argv=None) -> None:
     if "mlm" in pretrained and "electra" in pretrained:
         ratio = pretrained["mlm"]["train_tokens_per_second"] / pretrained["electra"]["train_tokens_per_second"]
         results["electra_step_cost"] = ratio
-        table += f"\n\nELECTRA step cost: {ratio:.2f}x an MLM step (tokens/s side by side, same batch and length)."
+        table += (
+            f"\n\nELECTRA step cost: {ratio:.2f}x an MLM step (tokens/s side by side, same batch and length); "
+            f"generator size {args.generator_size:g}, RTD weight {args.rtd_weight:g}."
+        )
     if args.objectives:  # the from-scratch budget, when a from-scratch objective ran
         table += (
             f"\n\nBudget: {budget:.2e} training FLOPs ({args.steps} MLM steps x {args.batch_size} x "

@@ -19,6 +19,7 @@ SIZES = {  # name: (layers, hidden)
     "base": (12, 768),
     "large": (24, 1024),
 }
+BERT_INITIALIZER_RANGE = 0.02  # the standard deviation of BERT's initial weights
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 # Weight files that are Python pickles: loading one can run arbitrary code, so only --allow-pickle does.
 PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json")
@@ -156,7 +157,9 @@ def cjk_characters(files: list[str]) -> set[str]:
     return {c for c in seen if any(lo <= ord(c) <= hi for lo, hi in CJK_RANGES)}
 
 
-def create_model(size: str, vocab_size: int, max_position_embeddings: int = 512, initializer_range: float = 0.02):
+def create_model(
+    size: str, vocab_size: int, max_position_embeddings: int = 512, initializer_range: float = BERT_INITIALIZER_RANGE
+):
     """A randomly initialised BertForPreTraining (MLM + NSP heads) of a named size, its weights drawn with standard
     deviation `initializer_range` (BERT's 0.02)."""
     from transformers import BertConfig, BertForPreTraining
@@ -196,7 +199,7 @@ def init_model(
     lowercase: bool,
     seed: int = 42,
     position_init: str = "random",
-    initializer_range: float = 0.02,
+    initializer_range: float = BERT_INITIALIZER_RANGE,
 ) -> dict:
     """Write a new tokenizer (trained on `corpus`) and a random BERT of `size` to `out`; `position_init`
     "sinusoidal" starts its (learned) position embeddings from the sine/cosine table."""

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 import typer
 
 from bertcli.errors import BertcliError
+from bertcli.modeling import BERT_INITIALIZER_RANGE
 
 
 def init_model(
@@ -39,7 +40,7 @@ def init_model(
             help="Standard deviation of the initial weights (BERT's 0.02; the config keeps it, so heads added "
             "later, such as ELECTRA's, start at the same scale)."
         ),
-    ] = 0.02,
+    ] = BERT_INITIALIZER_RANGE,
     overwrite_output_dir: Annotated[bool, typer.Option(help="Replace OUT if it already holds files.")] = False,
 ) -> None:
     """Train a WordPiece tokenizer on a corpus and write a randomly initialised BERT (BertForPreTraining).
@@ -52,7 +53,9 @@ def init_model(
     if vocab_size < 100:
         raise BertcliError(f"--vocab-size must be at least 100, got {vocab_size}")
     if not 0 < initializer_range <= 1:
-        raise BertcliError(f"--initializer-range must be in (0, 1], got {initializer_range}: BERT uses 0.02")
+        raise BertcliError(
+            f"--initializer-range must be in (0, 1], got {initializer_range}: BERT uses {BERT_INITIALIZER_RANGE}"
+        )
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite_output_dir:
         raise BertcliError(f"{out} already exists and is not empty: pass --overwrite-output-dir or choose another OUT")
     quiet_transformers()
