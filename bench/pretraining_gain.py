@@ -51,7 +51,9 @@ MINILM_LR = 5e-5  # continued pre-training: a fine-tuning-sized rate, not a from
 MASKED = 0.15  # share of a segment's tokens the (generator's) masked-LM head runs on
 
 
-def train_flops_per_sequence(config: dict, objective: str, length: int, generator_size: float = 0.25) -> float:
+def train_flops_per_sequence(
+    config: dict, objective: str, length: int, generator_size: float = 0.25, generator_layers: int | None = None
+) -> float:
     """Training FLOPs of one segment of `length` tokens: matrix multiplications only (2 FLOPs a multiply-add
     forward, twice that backward: 6 per weight and token), attention scores and values included; embedding
     lookups, norms and softmaxes left out. The masked-LM head runs on the masked positions only (as bertcli's
@@ -63,8 +65,8 @@ def train_flops_per_sequence(config: dict, objective: str, length: int, generato
         config["vocab_size"],
     )
 
-    def encoder_per_token(width: int, ffn: int) -> int:  # Q, K, V, O; the FFN; scores and weighted values
-        return layers * (4 * width * width + 2 * width * ffn + 2 * length * width)
+    def encoder_per_token(width: int, ffn: int, depth: int = layers) -> int:  # Q, K, V, O; FFN; scores and values
+        return depth * (4 * width * width + 2 * width * ffn + 2 * length * width)
 
     masked = MASKED * length
     if objective != "electra":
@@ -74,7 +76,8 @@ def train_flops_per_sequence(config: dict, objective: str, length: int, generato
         g_heads = max(1, round(heads * generator_size))
         g_width, g_inner = g_heads * (h // heads), max(1, round(inner * g_heads / heads))
         discriminator = length * (encoder_per_token(h, inner) + h * h + h)
-        generator = length * (h * g_width + encoder_per_token(g_width, g_inner)) + masked * (g_width * h + h * vocab)
+        g_encoder = encoder_per_token(g_width, g_inner, generator_layers or layers)
+        generator = length * (h * g_width + g_encoder) + masked * (g_width * h + h * vocab)
         macs = discriminator + generator
     return 6 * macs
 
@@ -253,6 +256,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--generator-size", type=float, default=0.25, help="ELECTRA's (pretrain --generator-size; in its FLOPs too)"
     )
+    parser.add_argument("--generator-layers", type=int, help="ELECTRA's (pretrain --generator-layers; in its FLOPs)")
     parser.add_argument("--rtd-weight", type=float, default=50.0, help="ELECTRA's (pretrain --rtd-weight)")
     parser.add_argument(
         "--pretrain-flags", default="", help='more flags for bertcli pretrain: "--mixed-precision bf16"'
@@ -289,7 +293,8 @@ def main(argv=None) -> None:
     batch = "" if args.batch_size == 32 else f"-batch{args.batch_size}"
     length = "" if args.seq_length == 128 else f"-len{args.seq_length}"
     tag = f"{args.corpus}{init_tag}{size}-lr{args.lr:g}{dropout}-{args.steps}steps{batch}{length}"
-    flops = {o: train_flops_per_sequence(config, o, args.seq_length, args.generator_size) for o in args.objectives}
+    generator = (args.generator_size, args.generator_layers)
+    flops = {o: train_flops_per_sequence(config, o, args.seq_length, *generator) for o in args.objectives}
     leg_budget = (
         flops.get("mlm", train_flops_per_sequence(config, "mlm", args.seq_length)) * args.steps * args.batch_size
     )
@@ -297,7 +302,9 @@ def main(argv=None) -> None:
     budget = leg_budget * args.legs
     # ELECTRA's stages carry its generator size and RTD weight where they are not the defaults (earlier names stay)
     electra = [*OBJECTIVES["electra"], "--generator-size", args.generator_size, "--rtd-weight", args.rtd_weight]
+    electra += ["--generator-layers", args.generator_layers] if args.generator_layers else []
     electra_tag = "" if args.generator_size == 0.25 else f"-gen{args.generator_size:g}"
+    electra_tag += f"-{args.generator_layers}layers" if args.generator_layers else ""
     electra_tag += "" if args.rtd_weight == 50 else f"-rtd{args.rtd_weight:g}"
     stages = {
         o: (f"{o}{electra_tag}-{tag}", electra) if o == "electra" else (f"{o}-{tag}", OBJECTIVES[o])
@@ -385,7 +392,8 @@ def main(argv=None) -> None:
         results["electra_step_cost"] = ratio
         table += (
             f"\n\nELECTRA step cost: {ratio:.2f}x an MLM step (tokens/s side by side, same batch and length); "
-            f"generator size {args.generator_size:g}, RTD weight {args.rtd_weight:g}."
+            f"generator size {args.generator_size:g}"
+            f"{f', {args.generator_layers} layers' if args.generator_layers else ''}, RTD weight {args.rtd_weight:g}."
         )
     if args.objectives:  # the from-scratch budget, when a from-scratch objective ran
         table += (

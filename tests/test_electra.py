@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import load_file
 
 from bertcli.tasks.pretraining.documents import _row_sentences, text_file_documents
-from bertcli.tasks.pretraining.electra import replace_masked, sample
+from bertcli.tasks.pretraining.electra import generator_config, replace_masked, sample
 from bertcli.tasks.pretraining.masking import SPAN_LENGTHS, Masker
 from tests import synthetic
 from tests.conftest import assert_one_line_error, run_bertcli, run_cli
@@ -243,18 +243,20 @@ def test_html_line_breaks_are_line_breaks_not_documents(tmp_path):
     ]
 
 
-def test_electra_flags_are_checked(corpus, tmp_path):
-    result = run_bertcli(
-        "pretrain",
-        "-m",
-        corpus / "tiny",
-        "-o",
-        tmp_path / "o",
-        "--train-file",
-        corpus / "corpus.txt",
-        "--objective",
-        "electra",
-        "--generator-size",
-        "1.5",
-    )
-    assert_one_line_error(result, "--generator-size")
+def test_generator_size_scales_width_and_heads_and_generator_layers_sets_its_depth():
+    from transformers import BertConfig
+
+    model = BertConfig(hidden_size=256, num_attention_heads=4, intermediate_size=1024, num_hidden_layers=4)
+    quarter = generator_config(model, 0.25)
+    assert (quarter.hidden_size, quarter.num_attention_heads, quarter.intermediate_size) == (64, 1, 256)
+    assert quarter.num_hidden_layers == 4 and quarter.embedding_size == 256  # its depth; the shared embeddings' width
+    shallow = generator_config(model, 1.0, layers=1)
+    assert (shallow.hidden_size, shallow.num_attention_heads, shallow.num_hidden_layers) == (256, 4, 1)
+
+
+@pytest.mark.parametrize("flag, value", [("--generator-size", "1.5"), ("--generator-layers", "0")])
+def test_electra_flags_are_checked(corpus, tmp_path, flag, value):
+    common = ["-m", corpus / "tiny", "-o", tmp_path / "o", "--train-file", corpus / "corpus.txt"]
+    result = run_bertcli("pretrain", *common, "--objective", "electra", flag, value)
+    assert_one_line_error(result, flag)
+    assert not (tmp_path / "o").exists()  # refused before anything is written

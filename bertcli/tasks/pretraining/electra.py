@@ -1,10 +1,10 @@
 """ELECTRA pre-training (Clark et al. 2020): `bertcli pretrain --objective electra`.
 
-A small generator (a masked LM a `--generator-size` fraction of the model's width and heads, its depth) fills the
-masked positions with samples from its predictions (temperature 1); the model, the discriminator, sees the
-corrupted text and tells for every non-padding token whether it was replaced (a sample equal to the original
-counts as original). Loss = generator MLM + rtd_weight x replaced-token detection. The two share their token and
-position embeddings (the generator projects them down to its width, as ELECTRA's generator does).
+A small generator (a masked LM a `--generator-size` fraction of the model's width and heads, its depth or
+`--generator-layers`) fills the masked positions with samples from its predictions (temperature 1); the model, the
+discriminator, sees the corrupted text and tells for every non-padding token whether it was replaced (a sample equal
+to the original counts as original). Loss = generator MLM + rtd_weight x replaced-token detection. The two share
+their token and position embeddings (the generator projects them down to its width, as ELECTRA's generator does).
 
 The discriminator is a BERT (`BertForReplacedTokenDetection`: BertModel + ELECTRA's two-layer head), saved in OUT
 where `finetune cls`, `finetune squad` and `AutoModel` load it; the generator is an ElectraForMaskedLM (a BERT
@@ -55,8 +55,9 @@ class BertForReplacedTokenDetection(BertPreTrainedModel):
         return ReplacedTokenOutput(loss=loss, logits=logits)
 
 
-def generator_config(config: BertConfig, size: float) -> ElectraConfig:
-    """A generator `size` times the discriminator's width: the same head size, fewer heads, the same depth."""
+def generator_config(config: BertConfig, size: float, layers: int | None = None) -> ElectraConfig:
+    """A generator `size` times the discriminator's width (the same head size, fewer heads), `layers` deep (default:
+    the discriminator's depth)."""
     heads = max(1, round(config.num_attention_heads * size))
     head_size = config.hidden_size // config.num_attention_heads
     return ElectraConfig(
@@ -64,7 +65,7 @@ def generator_config(config: BertConfig, size: float) -> ElectraConfig:
         embedding_size=config.hidden_size,  # the shared embeddings are the discriminator's width
         hidden_size=heads * head_size,
         num_attention_heads=heads,
-        num_hidden_layers=config.num_hidden_layers,
+        num_hidden_layers=layers or config.num_hidden_layers,
         intermediate_size=max(1, round(config.intermediate_size * heads / config.num_attention_heads)),
         hidden_act=config.hidden_act,
         hidden_dropout_prob=config.hidden_dropout_prob,
@@ -119,10 +120,13 @@ class ElectraTask(PretrainingTask):
         if (saved / "config.json").is_file():  # continuing an ELECTRA run: its generator too
             generator = load_pretrained(ElectraForMaskedLM, str(saved), self.cfg.train.allow_pickle)
         else:
-            generator = ElectraForMaskedLM(generator_config(discriminator.config, self.cfg.options.generator_size))
+            options = self.cfg.options
+            generator = ElectraForMaskedLM(
+                generator_config(discriminator.config, options.generator_size, options.generator_layers)
+            )
             print(
-                f"Newly initialised: a generator of hidden size {generator.config.hidden_size} "
-                f"({generator.config.num_attention_heads} heads, {generator.config.num_hidden_layers} layers)"
+                f"Newly initialised: a generator of hidden size {generator.config.hidden_size} (attention heads: "
+                f"{generator.config.num_attention_heads}, layers: {generator.config.num_hidden_layers})"
             )
         new = sorted({key.rsplit(".", 1)[0] for key in info["missing_keys"] if not key.startswith("bert.")})
         if new:

@@ -66,7 +66,11 @@ class PretrainingOptions(TaskOptions):
         default_text="the tokenizer's words",
     )
     generator_size: float = setting(
-        0.25, help="ELECTRA: the generator's hidden size and heads, as a fraction of the model's (same depth)."
+        0.25, help="ELECTRA: the generator's hidden size and heads, as a fraction of the model's."
+    )
+    generator_layers: int | None = setting(
+        help="ELECTRA: the generator's depth; fewer layers than the model's make a full-width generator cheaper.",
+        default_text="the model's",
     )
     rtd_weight: float = setting(50.0, help="ELECTRA: weight of the replaced-token-detection loss (lambda).")
     pack_across_documents: bool = setting(
@@ -102,6 +106,8 @@ class PretrainingOptions(TaskOptions):
             raise BertcliError(
                 f"--generator-size must be in (0, 1], a fraction of the model's size, got {self.generator_size}"
             )
+        if self.objective == "electra" and self.generator_layers is not None and self.generator_layers < 1:
+            raise BertcliError(f"--generator-layers must be 1 or more, got {self.generator_layers}")
         if self.dropout is not None and not 0 <= self.dropout < 1:
             raise BertcliError(f"--dropout must be in [0, 1), got {self.dropout}")
         if self.rtd_weight < 0:
