@@ -393,7 +393,7 @@ def main(argv=None) -> None:
         table += (
             f"\n\nELECTRA step cost: {ratio:.2f}x an MLM step (tokens/s side by side, same batch and length); "
             f"generator size {args.generator_size:g}"
-            f"{f', {args.generator_layers} layers' if args.generator_layers else ''}, RTD weight {args.rtd_weight:g}."
+            f"{f', depth {args.generator_layers}' if args.generator_layers else ''}, RTD weight {args.rtd_weight:g}."
         )
     if args.objectives:  # the from-scratch budget, when a from-scratch objective ran
         table += (
