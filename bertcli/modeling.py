@@ -117,19 +117,27 @@ def train_wordpiece(files: list[str], vocab_size: int, lowercase: bool):
     for f in files:
         if not Path(f).is_file():
             raise BertcliError(f"corpus file not found: {f}")
-    trainer = BertWordPieceTokenizer(lowercase=lowercase, strip_accents=lowercase)
     # BERT cuts Chinese text into characters: every one seen is kept as a token (the trainer's default alphabet of
     # 1000 characters would turn the rarer ones into [UNK]), besides the usual 1000 for everything else.
     alphabet = 1000 + len(cjk_characters(files))
-    trainer.train(
-        [str(f) for f in files],
-        vocab_size=vocab_size,
-        limit_alphabet=alphabet,
-        special_tokens=SPECIAL_TOKENS,
-        show_progress=False,
-    )
-    vocab = trainer.get_vocab()
-    if len(vocab) <= len(SPECIAL_TOKENS):
+
+    def train(first_tokens: list[str]) -> dict[str, int]:
+        trainer = BertWordPieceTokenizer(lowercase=lowercase, strip_accents=lowercase)
+        trainer.train(
+            [str(f) for f in files],
+            vocab_size=vocab_size,
+            limit_alphabet=alphabet,
+            special_tokens=[*SPECIAL_TOKENS, *first_tokens],
+            show_progress=False,
+        )
+        return trainer.get_vocab()
+
+    # The trainer numbers the word-inner characters (`##e`) in hash-map order, new in every run, and breaks ties
+    # between equally frequent merges by those numbers: one corpus gives other vocabularies (huggingface/tokenizers
+    # #1794). Handed those characters, sorted, as its first tokens, a second run numbers them the same every time.
+    inner = sorted(token for token in train([]) if token.startswith("##") and len(token) == 3)
+    vocab = train(inner)
+    if len(vocab) <= len(SPECIAL_TOKENS) + len(inner):
         raise BertcliError(f"corpus {', '.join(files)} holds no text to build a vocabulary from")
     return BertTokenizer(vocab=vocab, do_lower_case=lowercase, strip_accents=lowercase)
 

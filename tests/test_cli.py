@@ -68,6 +68,18 @@ def test_init_model_writes_a_loadable_bert_of_the_size(tmp_path, sentiment_data)
     assert tokenizer.tokenize("The FILM") == ["the", "film"]  # --lowercase is the default
 
 
+def test_init_model_twice_on_one_corpus_writes_the_same_files(tmp_path):
+    from tests import synthetic
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(synthetic.corpus(300, seed=1))
+    for run in ("a", "b"):  # two processes, as two users' runs are
+        result = run_bertcli("init-model", tmp_path / run, "--size", "tiny", "--corpus", corpus, "--vocab-size", 300)
+        assert result.code == 0, result.stderr
+    for name in ("tokenizer.json", "model.safetensors", "config.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
 def test_init_model_cased_keeps_case(tmp_path, sentiment_data):
     from transformers import AutoTokenizer
 

@@ -188,7 +188,7 @@ def test_pretraining_from_scratch_learns(pretrain_data, tmp_path):
         "--lr",
         "1e-3",
         "--epochs",
-        "12",
+        "20",
         "--warmup-ratio",
         "0.05",
         "--logging-steps",
