@@ -39,6 +39,7 @@ from pathlib import Path
 from common import DATA, WORK, markdown, mini_model, minilm, stage, wikitext2_text, write_results
 
 from bertcli.modeling import BERT_INITIALIZER_RANGE, SIZES
+from bertcli.tasks.pretraining.options import PretrainingOptions as PRETRAIN  # its fields' defaults are pretrain's
 
 OBJECTIVES = {
     "mlm": ["--objective", "mlm"],
@@ -52,7 +53,11 @@ MASKED = 0.15  # share of a segment's tokens the (generator's) masked-LM head ru
 
 
 def train_flops_per_sequence(
-    config: dict, objective: str, length: int, generator_size: float = 0.25, generator_layers: int | None = None
+    config: dict,
+    objective: str,
+    length: int,
+    generator_size: float = PRETRAIN.generator_size,
+    generator_layers: int | None = None,
 ) -> float:
     """Training FLOPs of one segment of `length` tokens: matrix multiplications only (2 FLOPs a multiply-add
     forward, twice that backward: 6 per weight and token), attention scores and values included; embedding
@@ -72,11 +77,14 @@ def train_flops_per_sequence(
     if objective != "electra":
         macs = length * encoder_per_token(h, inner) + masked * (h * h + h * vocab)
     else:
-        heads = config["num_attention_heads"]
-        g_heads = max(1, round(heads * generator_size))
-        g_width, g_inner = g_heads * (h // heads), max(1, round(inner * g_heads / heads))
+        from transformers import BertConfig
+
+        from bertcli.tasks.pretraining.electra import generator_config  # the generator pretrain builds
+
+        g = generator_config(BertConfig.from_dict(config), generator_size, generator_layers)
+        g_width = g.hidden_size
         discriminator = length * (encoder_per_token(h, inner) + h * h + h)
-        g_encoder = encoder_per_token(g_width, g_inner, generator_layers or layers)
+        g_encoder = encoder_per_token(g_width, g.intermediate_size, g.num_hidden_layers)
         generator = length * (h * g_width + g_encoder) + masked * (g_width * h + h * vocab)
         macs = discriminator + generator
     return 6 * macs
@@ -254,10 +262,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--minilm", action="store_true", help="also MiniLM continued on the corpus with MLM")
     parser.add_argument("--minilm-steps", type=int, default=300, help="MiniLM's continued pre-training steps")
     parser.add_argument(
-        "--generator-size", type=float, default=0.25, help="ELECTRA's (pretrain --generator-size; in its FLOPs too)"
+        "--generator-size",
+        type=float,
+        default=PRETRAIN.generator_size,
+        help="ELECTRA's (pretrain --generator-size; in its FLOPs too)",
     )
     parser.add_argument("--generator-layers", type=int, help="ELECTRA's (pretrain --generator-layers; in its FLOPs)")
-    parser.add_argument("--rtd-weight", type=float, default=50.0, help="ELECTRA's (pretrain --rtd-weight)")
+    parser.add_argument(
+        "--rtd-weight", type=float, default=PRETRAIN.rtd_weight, help="ELECTRA's (pretrain --rtd-weight)"
+    )
     parser.add_argument(
         "--pretrain-flags", default="", help='more flags for bertcli pretrain: "--mixed-precision bf16"'
     )
@@ -303,9 +316,9 @@ def main(argv=None) -> None:
     # ELECTRA's stages carry its generator size and RTD weight where they are not the defaults (earlier names stay)
     electra = [*OBJECTIVES["electra"], "--generator-size", args.generator_size, "--rtd-weight", args.rtd_weight]
     electra += ["--generator-layers", args.generator_layers] if args.generator_layers else []
-    electra_tag = "" if args.generator_size == 0.25 else f"-gen{args.generator_size:g}"
+    electra_tag = "" if args.generator_size == PRETRAIN.generator_size else f"-gen{args.generator_size:g}"
     electra_tag += f"-{args.generator_layers}layers" if args.generator_layers else ""
-    electra_tag += "" if args.rtd_weight == 50 else f"-rtd{args.rtd_weight:g}"
+    electra_tag += "" if args.rtd_weight == PRETRAIN.rtd_weight else f"-rtd{args.rtd_weight:g}"
     stages = {
         o: (f"{o}{electra_tag}-{tag}", electra) if o == "electra" else (f"{o}-{tag}", OBJECTIVES[o])
         for o in args.objectives
