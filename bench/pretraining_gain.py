@@ -258,7 +258,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=[1e-4],
         help="SST-2 fine-tuning's; with several, each starting point counts at its best (mean of the seeds)",
     )
-    parser.add_argument("--finetune-epochs", type=int, default=3, help="SST-2 fine-tuning's epochs")
+    parser.add_argument(
+        "--finetune-epochs",
+        type=int,
+        nargs="+",
+        default=[3],
+        help="SST-2 fine-tuning's; with several (or several lrs), every lr x epochs pair runs and each start counts "
+        "at its best pair",
+    )
     parser.add_argument("--minilm", action="store_true", help="also MiniLM continued on the corpus with MLM")
     parser.add_argument("--minilm-steps", type=int, default=300, help="MiniLM's continued pre-training steps")
     parser.add_argument(
@@ -326,8 +333,10 @@ def main(argv=None) -> None:
     legs = {o: pretrain_in_legs(name, init, corpus, steps[o], args, flags) for o, (name, flags) in stages.items()}
     pretrained = {o: totals for o, (_, totals) in legs.items()}
     starts = {"random init": init, **{o: model for o, (model, _) in legs.items()}}
-    lrs, first = args.finetune_lr, args.finetune_lr[0]
-    runs = [(name, start, seed, args.rows, lr) for name, start in starts.items() for seed in args.seeds for lr in lrs]
+    # fine-tuning settings: every (lr, epochs) pair; each start counts at its best, --small-rows at the first
+    settings = [(lr, epochs) for epochs in args.finetune_epochs for lr in args.finetune_lr]
+    first = settings[0]
+    runs = [(n, start, seed, args.rows, at) for n, start in starts.items() for seed in args.seeds for at in settings]
     small = [name for name in ("random init", "mlm") if name in starts]
     runs += [
         (name, starts[name], seed, rows, first) for name in small for rows in args.small_rows for seed in args.seeds
@@ -341,20 +350,21 @@ def main(argv=None) -> None:
         starts.update({"MiniLM": base, "MiniLM + MLM on the corpus": pretrained_dir(continued)})
         base_config = json.loads((Path(base) / "config.json").read_text())
         flops["MiniLM + MLM on the corpus"] = train_flops_per_sequence(base_config, "mlm", args.seq_length)
-        runs += [(n, starts[n], seed, args.rows, lr) for n in list(starts)[-2:] for seed in args.seeds for lr in lrs]
+        runs += [(n, starts[n], s, args.rows, at) for n in list(starts)[-2:] for s in args.seeds for at in settings]
     with ThreadPoolExecutor(args.parallel) as pool:
         # a pre-trained start's fine-tuning stages are named after its pre-training stage
         slug = {name: os.path.basename(start).removeprefix("pretrain-") for name, start in starts.items()}
         slug.update({"random init": f"random-init-{args.corpus}{init_tag}{size}", "MiniLM": f"minilm-{args.corpus}"})
-        done = {
-            (n, s, r, lr): pool.submit(finetune, slug[n], m, s, r, lr, args.finetune_epochs) for n, m, s, r, lr in runs
-        }
+        done = {(n, s, r, at): pool.submit(finetune, slug[n], m, s, r, *at) for n, m, s, r, at in runs}
         accuracy = {key: future.result() for key, future in done.items()}
 
-    def scores(name, rows, lr):
-        return [accuracy[name, seed, rows, lr] for seed in args.seeds]
+    def scores(name, rows, at):
+        return [accuracy[name, seed, rows, at] for seed in args.seeds]
 
-    best = {n: max(lrs, key=lambda lr: statistics.mean(scores(n, args.rows, lr))) for n in starts}  # at --rows
+    def setting(at) -> str:
+        return f"lr {at[0]:g}" + (f", {at[1]} epochs" if len(args.finetune_epochs) > 1 else "")
+
+    best = {n: max(settings, key=lambda at: statistics.mean(scores(n, args.rows, at))) for n in starts}  # at --rows
 
     against = {"MiniLM + MLM on the corpus": "MiniLM"}  # continued pre-training: against the model it continues
     results = {"args": vars(args), "budget_flops": budget, "pretraining": pretrained, "finetuning": {}}
@@ -364,8 +374,9 @@ def main(argv=None) -> None:
         p = pretrained.get(name, {})
         reference = against.get(name, "random init")
         gain = statistics.mean(s) - statistics.mean(scores(reference, args.rows, best[reference]))
-        by_lr = {f"{lr:g}": scores(name, args.rows, lr) for lr in lrs}
-        results["finetuning"][name] = {str(args.rows): s, "lr": best[name], "by_lr": by_lr}
+        by_setting = {setting(at): scores(name, args.rows, at) for at in settings}
+        lr, epochs = best[name]
+        results["finetuning"][name] = {str(args.rows): s, "lr": lr, "epochs": epochs, "by_setting": by_setting}
         rows.append(
             [
                 name,
@@ -376,17 +387,17 @@ def main(argv=None) -> None:
                 held_out(p),
                 " / ".join(f"{a:.3f}" for a in s),
                 round(statistics.mean(s), 4),
-                *([f"{best[name]:g}"] if len(lrs) > 1 else []),
+                *([setting(best[name])] if len(settings) > 1 else []),
                 f"{100 * gain:+.2f}" if name != "MiniLM" else "-",
             ]
         )
     header = ["starting point", "steps", "training FLOPs", "seconds", "tokens/s", "held-out"]
-    header += [f"SST-2 dev ({args.rows} rows)", "mean", *(["at fine-tuning lr"] if len(lrs) > 1 else [])]
+    header += [f"SST-2 dev ({args.rows} rows)", "mean", *(["fine-tuned at"] if len(settings) > 1 else [])]
     table = markdown([*header, "vs random init (pt)"], rows)
-    if len(lrs) > 1:
-        means = [[n, *(f"{statistics.mean(scores(n, args.rows, lr)):.4f}" for lr in lrs)] for n in starts]
-        table += "\n\nMean SST-2 dev accuracy by fine-tuning lr (each start counts at its best, above):\n\n"
-        table += markdown(["starting point", *(f"lr {lr:g}" for lr in lrs)], means)
+    if len(settings) > 1:
+        means = [[n, *(f"{statistics.mean(scores(n, args.rows, at)):.4f}" for at in settings)] for n in starts]
+        table += "\n\nMean SST-2 dev accuracy by fine-tuning setting (each start counts at its best, above):\n\n"
+        table += markdown(["starting point", *map(setting, settings)], means)
     if args.minilm:
         table += (
             f"\n\nMiniLM + MLM: {args.minilm_steps} steps of continued masked LM on the corpus (a new MLM head, lr "
@@ -419,8 +430,9 @@ def main(argv=None) -> None:
             f"{'0.1 (the model config)' if args.dropout is None else args.dropout}."
         )
     table += (
-        f"\n\nFine-tuning: {args.finetune_epochs} epochs, lr {' / '.join(f'{lr:g}' for lr in lrs)}, warm-up 10%, "
-        f"length 64, batch 32, seeds {args.seeds}; --small-rows at lr {first:g}."
+        f"\n\nFine-tuning: {' / '.join(map(str, args.finetune_epochs))} epochs, lr "
+        f"{' / '.join(f'{lr:g}' for lr in args.finetune_lr)}, warm-up 10%, length 64, batch 32, seeds {args.seeds}; "
+        f"--small-rows at lr {first[0]:g}, {first[1]} epochs."
     )
     write_results(args.name, results, table + "\n")
 
