@@ -263,8 +263,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         type=int,
         nargs="+",
         default=[3],
-        help="SST-2 fine-tuning's; with several (or several lrs), every lr x epochs pair runs and each start counts "
-        "at its best pair",
+        help="SST-2 fine-tuning's; every --finetune-lr x --finetune-epochs pair runs, each start counts at its best",
     )
     parser.add_argument("--minilm", action="store_true", help="also MiniLM continued on the corpus with MLM")
     parser.add_argument("--minilm-steps", type=int, default=300, help="MiniLM's continued pre-training steps")
