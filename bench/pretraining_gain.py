@@ -17,8 +17,9 @@ Steps: a WordPiece tokenizer and a random `mini` BERT (`bertcli init-model`, --v
 
 all at the same training compute: --steps for mlm, and for the others the steps whose training FLOPs (counted from
 the model's shapes, below) equal those; then `bertcli finetune cls` on the first --rows SST-2 training rows from
-each starting point (3 epochs or --finetune-epochs, lr 1e-4 or --finetune-lr, length 64), evaluated on the 872 dev
-sentences; for random init and mlm also on --small-rows (1,000 and 2,000). --minilm adds MiniLM
+each starting point (3 epochs, lr 1e-4, length 64; with several --finetune-lr or --finetune-epochs, every lr x epochs
+pair, each start counting at its best pair), evaluated on the 872 dev sentences; for random init and mlm also on
+--small-rows (1,000 and 2,000; at the first pair). --minilm adds MiniLM
 (all-MiniLM-L6-v2) continued on the corpus with MLM for --minilm-steps (a new MLM head; lr 5e-5 and the model's own
 dropout, as continued pre-training of a trained model goes) against MiniLM as it is; `--objectives` may then be empty.
 
