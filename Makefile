@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench install clean docs
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ test: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest -q
+
+# The command and option reference, generated from the CLI; tests/test_reference_docs.py fails when it is stale.
+docs: $(VENV)/.installed
+	$(PY) -m bertcli.cli.reference --output docs/reference.md
 
 clean:
 	rm -rf demo/out .pytest_cache
