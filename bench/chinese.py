@@ -20,8 +20,8 @@ import json
 import statistics
 import sys
 
-from common import BIN, WORK, markdown, run_measured, stage, write_results
-from offline_data import msra, reviews, sample, write_jsonl
+from common import WORK, markdown, stage, write_results
+from offline_data import msra_files, reviews, write_jsonl, zh_corpus, zh_mini_init
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -30,22 +30,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--ner-train", type=int, default=8000, help="MSRA training sentences for fine-tuning")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     return parser.parse_args(argv)
-
-
-def corpus() -> str:
-    path = WORK / "zh-corpus.txt"
-    if not path.is_file():
-        sentences = ["".join(r["tokens"]) for r in msra("train")] + [r["text"] for r in reviews()[0]]
-        path.write_text("".join("\n".join(sentences[i : i + 8]) + "\n\n" for i in range(0, len(sentences), 8)))
-    return str(path)
-
-
-def initial_model() -> str:
-    """A random mini BERT with a vocabulary built from the corpus (every Chinese character a token)."""
-    out = WORK / "zh-mini-init"
-    if not (out / "config.json").is_file():
-        run_measured([BIN / "bertcli", "init-model", out, "--size", "mini", "--corpus", corpus(), "--vocab-size", 8000])
-    return str(out)
 
 
 def pretrained(masking: str, steps: int) -> str:
@@ -57,9 +41,9 @@ def pretrained(masking: str, steps: int) -> str:
         [
             "pretrain",
             "--model",
-            initial_model(),
+            zh_mini_init(),
             "--train-file",
-            corpus(),
+            zh_corpus(),
             "--no-nsp",
             *extra,
             "--max-steps",
@@ -84,22 +68,6 @@ def pretrained(masking: str, steps: int) -> str:
     return str(WORK / name)
 
 
-def msra_files(n: int) -> tuple[str, str]:
-    """A sample of MSRA's training sentences and all its test sentences, M- tags written as I- (standard BIOES,
-    read the same way by bertcli and seqeval)."""
-
-    def standard(rows):
-        return [{"tokens": r["tokens"], "tags": [t.replace("M-", "I-", 1) for t in r["tags"]]} for r in rows]
-
-    train = WORK / f"zh-msra-train-{n}.jsonl"
-    if not train.is_file():
-        write_jsonl(train, standard(sample(msra("train"), n)))
-    test = WORK / "zh-msra-test.jsonl"
-    if not test.is_file():
-        write_jsonl(test, standard(msra("test")))
-    return str(train), str(test)
-
-
 def review_files() -> tuple[str, str]:
     train, test = WORK / "zh-reviews-train.jsonl", WORK / "zh-reviews-test.jsonl"
     if not test.is_file():
@@ -113,7 +81,7 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
     models = {
-        "random init": initial_model(),
+        "random init": zh_mini_init(),
         "pre-trained, character masking": pretrained("char", args.pretrain_steps),
         "pre-trained, jieba whole-word masking": pretrained("wwm", args.pretrain_steps),
     }

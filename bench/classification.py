@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from common import BIN, DATA, WORK, markdown, minilm, run_measured, write_results
+from common import BIN, DATA, REFERENCES, WORK, markdown, minilm, run_measured, write_results
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -29,7 +29,7 @@ def main(argv=None) -> None:
         measured = run_measured(
             [
                 sys.executable,
-                WORK.parent / "reference_glue.py",
+                REFERENCES / "reference_glue.py",
                 "--model",
                 model,
                 "--train-file",

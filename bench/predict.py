@@ -4,7 +4,7 @@ labels; prints sentences/s of each and the ratio, measured two ways:
   - in one process: the library call `ClassificationPredictor.predict` against `pipeline(...)`, best of 3
     alternating rounds each;
   - as whole commands a user runs: `bertcli predict --input-file ... --output-file ...` against
-    `python bench/pipeline_predict.py ...` (start-up, model loading and writing included).
+    `python bench/references/pipeline_predict.py ...` (start-up, model loading and writing included).
 
     python bench/predict.py            # results in bench/results/predict.{json,md}
 """
@@ -15,7 +15,7 @@ import json
 import sys
 import time
 
-from common import BIN, DATA, WORK, markdown, run_measured, sst2_model, write_results
+from common import BIN, DATA, REFERENCES, WORK, markdown, run_measured, sst2_model, write_results
 
 REPEATS = 5
 ROUNDS = 3  # in-process timings: the best of 3 rounds for each side
@@ -57,7 +57,7 @@ def whole_commands(model, path, n: int) -> dict:
     reference = run_measured(
         [
             sys.executable,
-            WORK.parent / "pipeline_predict.py",
+            REFERENCES / "pipeline_predict.py",
             "--model",
             model,
             "--input-file",

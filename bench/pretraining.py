@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from common import BIN, DATA, WORK, markdown, mini_model, run_measured, write_results
+from common import BIN, DATA, REFERENCES, WORK, markdown, mini_model, run_measured, write_results
 
 
 def evaluate(model, held_out) -> dict:
@@ -62,7 +62,7 @@ def main(argv=None) -> None:
     measured = run_measured(
         [
             sys.executable,
-            WORK.parent / "reference_pretrain.py",
+            REFERENCES / "reference_pretrain.py",
             "--model",
             init,
             "--train-file",

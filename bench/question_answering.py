@@ -10,7 +10,7 @@ import json
 import statistics
 import sys
 
-from common import BIN, DATA, WORK, markdown, minilm, run_measured, write_results
+from common import BIN, DATA, REFERENCES, WORK, markdown, minilm, run_measured, write_results
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -55,7 +55,7 @@ def main(argv=None) -> None:
         measured = run_measured(
             [
                 sys.executable,
-                WORK.parent / "reference_qa.py",
+                REFERENCES / "reference_qa.py",
                 "--model",
                 model,
                 "--train-file",

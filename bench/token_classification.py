@@ -1,8 +1,9 @@
-"""Token classification: bertcli finetune ner against the run_ner.py recipe (HF Trainer, bench/reference_ner.py),
-same model, data and hyper-parameters (no warm-up, no weight decay, linear decay, seed 42), side by side:
+"""Token classification: bertcli finetune ner against the run_ner.py recipe (HF Trainer,
+bench/references/reference_ner.py), same model, data and hyper-parameters (no warm-up, no weight decay, linear
+decay, seed 42), side by side:
   - parts of speech: MiniLM on the Brown corpus (a sample of its training files' sentences; a sample of the
     test files', every tenth file), tags without Brown's title/headline marks; token accuracy;
-  - named entities: the char-level mini BERT pre-trained by bench/chinese.py (character masking; random init
+  - named entities: the char-level mini BERT pre-trained by bench/studies/chinese.py (character masking; random init
     when that has not run) on MSRA NER (a sample of training sentences, the 5,000 test sentences); entity F1.
 Training speed is compared as the whole training time over the same sentences (bertcli cuts a sentence longer
 than --max-seq-length into windows where run_ner.py cuts it off, so their sample counts can differ);
@@ -14,11 +15,9 @@ peak memory is the process's largest resident set.
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from chinese import initial_model, msra_files
-from common import BIN, WORK, markdown, minilm, run_measured, write_results
-from offline_data import brown, sample, write_jsonl
+from common import BIN, REFERENCES, WORK, markdown, minilm, run_measured, write_results
+from offline_data import brown, msra_files, sample, write_jsonl, zh_mini_init
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -35,7 +34,7 @@ def side_by_side(name: str, model: str, train: str, test: str, hp: dict) -> dict
     measured = run_measured(
         [
             sys.executable,
-            Path(__file__).parent / "reference_ner.py",
+            REFERENCES / "reference_ner.py",
             "--model",
             model,
             "--train-file",
@@ -91,8 +90,8 @@ def main(argv=None) -> None:
     hp = {"epochs": 1, "batch_size": 32, "lr": 5e-5, "max_seq_length": 128}
     results = {"pos": side_by_side("pos", minilm(), pos_train, pos_test, hp)}
 
-    char_model = WORK / "zh-pretrain-char-800"  # bench/chinese.py's default budget
-    model = str(char_model) if (char_model / "model.safetensors").is_file() else initial_model()
+    char_model = WORK / "zh-pretrain-char-800"  # bench/studies/chinese.py's default budget
+    model = str(char_model) if (char_model / "model.safetensors").is_file() else zh_mini_init()
     ner_train, ner_test = msra_files(args.ner_train)
     hp = {"epochs": 2, "batch_size": 32, "lr": 3e-4, "max_seq_length": 128}
     results["msra"] = {**side_by_side("msra", model, ner_train, ner_test, hp), "model": model}

@@ -1,16 +1,22 @@
-"""The benchmark scripts still import and parse their arguments, so that a refactor cannot break bench/ unseen:
-each script is imported (running nothing), its `parse_args` given the arguments its drivers pass, and every name it
-imports from bertcli, at the top or inside a function, is checked to exist."""
+"""The benchmark scripts still import, parse their arguments and run from the repository root, so that a refactor or
+a move cannot break bench/ unseen: each script is imported (running nothing), its `parse_args` given the arguments
+its drivers pass, every name it imports from bertcli, at the top or inside a function, is checked to exist, and
+`python bench/[studies/]SCRIPT.py --help` is run as a user runs it."""
 
 from __future__ import annotations
 
 import ast
 import importlib
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parent.parent / "bench"
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+FOLDERS = [BENCH, BENCH / "references", BENCH / "studies"]  # paired benchmarks, their references, studies
 REQUIRED = {  # the arguments a script cannot run without, as its driver passes them
     "pipeline_predict": ["--model", "M", "--input-file", "dev.tsv", "--output-file", "out.jsonl"],
     "st_embed": ["--model", "M", "--input-file", "dev.tsv", "--output-file", "out.npy"],
@@ -20,12 +26,18 @@ REQUIRED = {  # the arguments a script cannot run without, as its driver passes 
     "reference_ner": ["--model", "M", "--train-file", "t.jsonl", "--validation-file", "d.jsonl", "--output-dir", "O"],
 }
 HELPERS = ["common", "offline_data"]  # modules the scripts share, with no main of their own
-SCRIPTS = sorted(p.stem for p in BENCH.glob("*.py") if p.stem not in HELPERS)
+PATHS = {p.stem: p for folder in FOLDERS for p in folder.glob("*.py")}
+SCRIPTS = sorted(name for name in PATHS if name not in HELPERS)
 
 
 @pytest.fixture(autouse=True)
 def bench_on_path(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))  # the scripts import their sibling `common`
+    for folder in FOLDERS:  # the scripts import `common` and their siblings
+        monkeypatch.syspath_prepend(str(folder))
+
+
+def test_script_names_are_unique_across_the_folders():
+    assert len(PATHS) == sum(1 for folder in FOLDERS for _ in folder.glob("*.py"))
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
@@ -40,7 +52,7 @@ def test_script_imports_and_parses_its_arguments(name):
 
 @pytest.mark.parametrize("name", SCRIPTS + HELPERS)
 def test_every_name_imported_from_bertcli_exists(name):
-    tree = ast.parse((BENCH / f"{name}.py").read_text())
+    tree = ast.parse(PATHS[name].read_text())
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "bertcli":
             module = importlib.import_module(node.module)
@@ -50,6 +62,23 @@ def test_every_name_imported_from_bertcli_exists(name):
             for alias in node.names:
                 if alias.name.split(".")[0] == "bertcli":
                     importlib.import_module(alias.name)
+
+
+@pytest.mark.parametrize("name", [name for name in SCRIPTS if PATHS[name].parent != FOLDERS[1]])
+def test_script_runs_from_the_repository_root(name):  # the references import no sibling, and take seconds to start
+    path = PATHS[name].relative_to(ROOT)
+    done = subprocess.run([sys.executable, str(path), "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "usage:" in done.stdout
+
+
+def test_every_reference_a_benchmark_launches_is_there():
+    from common import REFERENCES
+
+    launched = {m for path in PATHS.values() for m in re.findall(r'REFERENCES / "(\w+\.py)"', path.read_text())}
+    assert REFERENCES == BENCH / "references" and len(launched) >= 6, launched
+    missing = sorted(name for name in launched if not (REFERENCES / name).is_file())
+    assert not missing, missing
 
 
 def test_hidden_rank_tells_a_collapsed_layer_from_a_spread_one():

@@ -7,7 +7,8 @@ sorted as run_ner's get_label_list sorts it. Metrics as run_ner's compute_metric
 recall, F1 and its token accuracy (seqeval directly: evaluate.load("seqeval") fetches a script from the hub).
 Prints one JSON line: train samples/s (the Trainer's own figure), precision, recall, f1, accuracy.
 
-    python bench/reference_ner.py --model M --train-file train.jsonl --validation-file dev.jsonl --output-dir O
+    python bench/references/reference_ner.py --model M --train-file train.jsonl --validation-file dev.jsonl \
+        --output-dir O
 """
 
 import argparse

@@ -3,7 +3,8 @@
 data, so the reference trains on the instances bertcli builds (same documents, same pairs): the comparison is
 of the training loop, not of the data. Prints one JSON line.
 
-    python bench/reference_pretrain.py --model INIT_DIR --train-file corpus.txt --output-dir O --max-steps N [--bf16]
+    python bench/references/reference_pretrain.py --model INIT_DIR --train-file corpus.txt --output-dir O \
+        --max-steps N [--bf16]
 """
 
 import argparse

@@ -3,7 +3,7 @@ max_seq_length, utils_qa-style post-processing), written as a user would. The SQ
 bertcli's reader and scored with bertcli's offline copy of the `squad` metric (evaluate.load needs the Hub).
 Prints one JSON line.
 
-    python bench/reference_qa.py --model M --train-file train.json --validation-file dev.json --output-dir O
+    python bench/references/reference_qa.py --model M --train-file train.json --validation-file dev.json --output-dir O
 """
 
 import argparse

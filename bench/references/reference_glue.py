@@ -4,7 +4,7 @@ HF Trainer, AutoModelForSequenceClassification, tokenization with `padding="max_
 pad_to_max_length=True) or, with --dynamic-padding, DataCollatorWithPadding (its best setting).
 Prints one JSON line: train samples/s (the Trainer's own figure), dev accuracy.
 
-    python bench/reference_glue.py --model M --train-file train.tsv --validation-file dev.tsv --output-dir O
+    python bench/references/reference_glue.py --model M --train-file train.tsv --validation-file dev.tsv --output-dir O
 """
 
 import argparse

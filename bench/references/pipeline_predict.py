@@ -1,6 +1,6 @@
 """The reference for whole-command inference: what a user writes with `transformers.pipeline`.
 
-python bench/pipeline_predict.py --model DIR --input-file dev.tsv --output-file out.jsonl
+python bench/references/pipeline_predict.py --model DIR --input-file dev.tsv --output-file out.jsonl
 """
 
 import argparse

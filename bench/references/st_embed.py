@@ -1,6 +1,6 @@
 """The reference for whole-command embedding: what a user writes with sentence-transformers.
 
-python bench/st_embed.py --model DIR --input-file dev.tsv --output-file out.npy [--batch-size 32]
+python bench/references/st_embed.py --model DIR --input-file dev.tsv --output-file out.npy [--batch-size 32]
 """
 
 import argparse
