@@ -24,6 +24,7 @@ INT8_FLAGS = {"avx512_vnni", "avx_vnni", "amx_int8"}  # /proc/cpuinfo flags of i
 WORK = ROOT / "bench" / "work"  # models and outputs the benchmarks make (git-ignored)
 RESULTS = ROOT / "bench" / "results"  # the paired benchmarks' results; summary.py tables them
 REFERENCES = ROOT / "bench" / "references"  # the scripts a user would run instead of bertcli
+STUDY_RESULTS = ROOT / "bench" / "studies" / "results"  # the studies' results (bench/studies/README.md)
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
@@ -137,11 +138,12 @@ def cpu() -> dict:
     return {"cpu": name.group(1).strip() if name else "unknown", "int8_instructions": " ".join(found) or "none"}
 
 
-def write_results(name: str, results: dict, table: str) -> None:
-    RESULTS.mkdir(parents=True, exist_ok=True)
+def write_results(name: str, results: dict, table: str, folder: Path = RESULTS) -> None:
+    """FOLDER/NAME.json (the figures, the machine, the date) and FOLDER/NAME.md (the table)."""
+    folder.mkdir(parents=True, exist_ok=True)
     results = {**results, "machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M")}
-    (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
-    (RESULTS / f"{name}.md").write_text(table + "\n")
+    (folder / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (folder / f"{name}.md").write_text(table + "\n")
     print(table)
 
 

@@ -9,14 +9,17 @@ chain's words all co-occur). Each recipe pre-trains the same random `mini` BERT 
 with `bertcli pretrain --objective mlm` for --steps steps of 32 x 64 tokens; the table has its held-out masked-LM
 accuracy every --eval-every steps.
 
-    python bench/mlm_order_probe.py            # about 10 minutes on 2 CPU cores
+    python bench/studies/mlm_order_probe.py            # about 10 minutes on 2 CPU cores
 """
 
 import argparse
 import random
+import sys
 from pathlib import Path
 
-from common import WORK, eval_curve, markdown, mini_model, stage, write_results
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # bench/: common.py, offline_data.py
+
+from common import STUDY_RESULTS, WORK, eval_curve, markdown, mini_model, stage, write_results
 
 RECIPES = {  # name: (init-model --position-init, bertcli pretrain flags)
     "lr 5e-4, dropout 0.1": ("random", ["--lr", "5e-4"]),
@@ -83,7 +86,7 @@ def main(argv=None) -> None:
     steps = sorted(next(iter(results["recipes"].values())))
     table = markdown(["recipe", *(f"step {s}" for s in steps)], rows)
     table += "\n\nHeld-out masked-LM accuracy (BERT's 80/10/10 masks) of a `mini` BERT on the successor-chain corpus."
-    write_results("mlm_order_probe", results, table + "\n")
+    write_results("mlm_order_probe", results, table + "\n", folder=STUDY_RESULTS)
 
 
 if __name__ == "__main__":

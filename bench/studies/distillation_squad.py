@@ -8,13 +8,17 @@ teacher and students taking turns in one run, best of 2. Students may train long
 (--student-epochs; distillation usually does, as DistilBERT and TinyBERT did). Stages are kept under bench/work/
 and reused by a rerun.
 
-    python bench/distillation_squad.py [--seeds 42 43] [--epochs 2] [--student-epochs 3]
-    # results in bench/results/distillation_squad.*
+    python bench/studies/distillation_squad.py [--seeds 42 43] [--epochs 2] [--student-epochs 3]
+    # results in bench/studies/results/distillation_squad.*
 """
 
 import argparse
+import sys
+from pathlib import Path
 
-from common import BIN, DATA, WORK, markdown, minilm, run_measured, stage, write_results
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # bench/: common.py, offline_data.py
+
+from common import BIN, DATA, STUDY_RESULTS, WORK, markdown, minilm, run_measured, stage, write_results
 
 SQUAD = [
     "--train-file",
@@ -109,8 +113,7 @@ def main(argv=None) -> None:
         "distillation_squad",
         {"teacher": teacher, "students": students, "evaluate_seconds": seconds, "mean_f1": mean_f1,
          "retained_f1": mean_f1 / teacher["f1"]},
-        table,
-    )  # fmt: skip
+        table, folder=STUDY_RESULTS)  # fmt: skip
 
 
 if __name__ == "__main__":

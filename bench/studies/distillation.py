@@ -20,7 +20,7 @@ Accuracy on the full SST-2 dev set (872), from `bertcli predict`'s labels; speed
 commands over the dev sentences five times (4,360), side by side in one run, best of 2. Every stage is kept under
 bench/work/distill-* and reused by a rerun; `--students` picks which are built and measured.
 
-    python bench/distillation.py [--students 3layers-transfer 1layer]   # results in bench/results/distillation.*
+    python bench/studies/distillation.py [--students 3layers-transfer 1layer]   # bench/studies/results/distillation.*
 """
 
 import argparse
@@ -31,7 +31,9 @@ import re
 import sys
 from pathlib import Path
 
-from common import BIN, DATA, WORK, cpu, markdown, minilm, run_measured, stage, write_results
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # bench/: common.py, offline_data.py
+
+from common import BIN, DATA, STUDY_RESULTS, WORK, cpu, markdown, minilm, run_measured, stage, write_results
 
 TRAIN, DEV = DATA / "sst2" / "train.tsv", DATA / "sst2" / "dev.tsv"
 CLS = [
@@ -92,7 +94,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=STUDENTS,
         help="students to build and measure beside the teacher (each a stage, reused once built)",
     )
-    parser.add_argument("--name", default="distillation", help="results file name under bench/results/")
+    parser.add_argument("--name", default="distillation", help="results file name under bench/studies/results/")
     return parser.parse_args(argv)
 
 
@@ -338,7 +340,9 @@ def main(argv=None) -> None:
     )
     header = ["model", "dev accuracy", "of the teacher", "sentences/s", "speed-up", "against the same runtime"]
     table += markdown([*header, "peak MB"], rows)
-    write_results(args.name, {"models": results, "fastest_keeping": fastest, "python": sys.version}, table)
+    write_results(
+        args.name, {"models": results, "fastest_keeping": fastest, "python": sys.version}, table, folder=STUDY_RESULTS
+    )
 
 
 if __name__ == "__main__":

@@ -11,12 +11,16 @@ trained discriminator reads held-out text with 15% of its tokens replaced, in tu
 the vocabulary and by tokens drawn from the text itself (unigram frequencies, what a generator that has not learned
 order proposes): the share of each it calls replaced, against the share of untouched tokens it calls replaced.
 
-    python bench/electra_order_probe.py            # about 6 minutes on 2 CPU cores
+    python bench/studies/electra_order_probe.py            # about 6 minutes on 2 CPU cores
 """
 
 import argparse
+import sys
+from pathlib import Path
 
-from common import WORK, eval_curve, markdown, mini_model, stage, write_results
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # bench/: common.py, offline_data.py
+
+from common import STUDY_RESULTS, WORK, eval_curve, markdown, mini_model, stage, write_results
 from mlm_order_probe import chain_files
 
 FLAGS = ["--lr", "2e-3", "--dropout", "0", "--max-seq-length", "64", "--batch-size", "32", "--warmup-ratio", "0.06"]
@@ -109,7 +113,7 @@ def main(argv=None) -> None:
         "curves": {f"{k:g}": v for k, v in curves.items()},
         "detection": {f"{k:g}": v for k, v in detected.items()},
     }
-    write_results("electra_order_probe", results, table + "\n")
+    write_results("electra_order_probe", results, table + "\n", folder=STUDY_RESULTS)
 
 
 if __name__ == "__main__":

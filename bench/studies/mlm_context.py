@@ -6,15 +6,18 @@ Every chosen token (15% of each sentence's tokens, seed 0) is replaced by [MASK]
 accuracy is not inflated by copying (bertcli's held-out `mlm_accuracy` follows BERT's 80/10/10, and the 10% kept
 tokens count there). Sentences: the SST-2 dev set (never pre-trained on).
 
-    python bench/mlm_context.py [--models DIR ...]   # default: the MLM models bench/pretraining_gain.py made
+    python bench/studies/mlm_context.py [--models DIR ...]   # default: the MLM models pretraining_gain.py made
 """
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # bench/: common.py, offline_data.py
+
 import torch
-from common import WORK, markdown, sst2_dev_sentences, write_results
+from common import STUDY_RESULTS, WORK, markdown, sst2_dev_sentences, write_results
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -73,7 +76,10 @@ def main(argv=None) -> None:
     rows = [[label(model), *(f"{r[c]:.3f}" for c in columns), r["masked_tokens"]] for model, r in results.items()]
     table = markdown(["model", *columns, "masked tokens"], rows)
     write_results(
-        "mlm_context", results, table + f"\n\nMasked-token accuracy on {len(sentences)} SST-2 dev sentences.\n"
+        "mlm_context",
+        results,
+        table + f"\n\nMasked-token accuracy on {len(sentences)} SST-2 dev sentences.\n",
+        folder=STUDY_RESULTS,
     )
 
 

@@ -3,15 +3,18 @@ them), timed as whole `bertcli predict` commands over the SST-2 dev sentences fi
 side by side in one run, best of 2. A whole command spends a fixed start-up (torch's import) on every model, so a
 student must be several times cheaper in compute than the teacher to be 4x faster as a command.
 
-    python bench/student_shapes.py          # after bench/distillation.py has built bench/work/sst2-teacher
+    python bench/studies/student_shapes.py   # after distillation.py has built bench/work/sst2-teacher
 """
 
 import argparse
 import json
 import shutil
 import sys
+from pathlib import Path
 
-from common import BIN, WORK, markdown, run_measured, write_results
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # bench/: common.py, offline_data.py
+
+from common import BIN, STUDY_RESULTS, WORK, markdown, run_measured, write_results
 from distillation import dev_five_times
 
 SHAPES = {  # layers, hidden, heads, feed-forward
@@ -49,7 +52,7 @@ def student(teacher, name: str, shape: tuple) -> str:
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--name", default="student_shapes", help="results file name under bench/results/")
+    parser.add_argument("--name", default="student_shapes", help="results file name under bench/studies/results/")
     return parser.parse_args(argv)
 
 
@@ -57,7 +60,7 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     teacher = WORK / "sst2-teacher"
     if not (teacher / "config.json").is_file():
-        sys.exit("bench: bench/work/sst2-teacher is missing: run bench/distillation.py first")
+        sys.exit("bench: bench/work/sst2-teacher is missing: run bench/studies/distillation.py first")
     inputs, _ = dev_five_times()
     models = {"teacher (6 x 384)": teacher, **{name: student(teacher, name, s) for name, s in SHAPES.items()}}
     command = [BIN / "bertcli", "predict", "--input-file", inputs, "--text-column", "sentence"]
@@ -70,7 +73,7 @@ def main(argv=None) -> None:
     rows = [[name, s, f"{base / s:.2f}x"] for name, s in seconds.items()]
     table = "Student shapes, random weights: whole `bertcli predict` over 4,360 sentences, best of 2\n\n"
     table += markdown(["shape", "seconds", "speed-up"], rows)
-    write_results(args.name, {"seconds": seconds, "python": sys.version, "shapes": SHAPES}, table)
+    write_results(args.name, {"seconds": seconds, "python": sys.version, "shapes": SHAPES}, table, folder=STUDY_RESULTS)
     print(json.dumps(seconds))
 
 

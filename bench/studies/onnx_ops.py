@@ -10,8 +10,8 @@ int8's gain on the linear layers, the linear layers' share of the float32 model,
 two models taking turns (the machines here are shared and noisy). A pair is a float32 export and its int8 export
 (`bertcli export MODEL OUT --format onnx [--int8]`); by default the students of distillation.py.
 
-    python bench/onnx_ops.py                                   # the 3 x 192 student and the teacher, if exported
-    python bench/onnx_ops.py --pair NAME FLOAT_DIR INT8_DIR    # any exported pair
+    python bench/studies/onnx_ops.py                                 # the 3 x 192 student and the teacher, if exported
+    python bench/studies/onnx_ops.py --pair NAME FLOAT_DIR INT8_DIR  # any exported pair
 """
 
 import argparse
@@ -21,7 +21,9 @@ import sys
 import time
 from pathlib import Path
 
-from common import WORK, cpu, markdown, sst2_dev_sentences, write_results
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # bench/: common.py, offline_data.py
+
+from common import STUDY_RESULTS, WORK, cpu, markdown, sst2_dev_sentences, write_results
 
 LINEAR = re.compile(r"/(query|key|value|dense|classifier)/")
 PRODUCTS = {"MatMul", "FusedMatMul", "Gemm", "FusedGemm"}
@@ -121,7 +123,7 @@ def main(argv=None) -> None:
     )
     header = ["model", "float32 ms: linear / rest", "linear share", "int8 ms: linear / rest", "int8 on linear"]
     table += markdown([*header, "int8 on the model, by Amdahl", "model s, float32 / int8", "int8 on the model"], rows)
-    write_results("onnx_ops", results, table + "\n")
+    write_results("onnx_ops", results, table + "\n", folder=STUDY_RESULTS)
 
 
 if __name__ == "__main__":

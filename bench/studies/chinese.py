@@ -12,15 +12,18 @@ Each of the two, and the random initial model, fine-tuned:
     1 epoch).
 Stages are kept under bench/work/zh-* and reused by a rerun.
 
-    python bench/chinese.py [--pretrain-steps 800] [--ner-train 8000]     # results in bench/results/chinese.*
+    python bench/studies/chinese.py [--pretrain-steps 800] [--ner-train 8000]   # bench/studies/results/chinese.*
 """
 
 import argparse
 import json
 import statistics
 import sys
+from pathlib import Path
 
-from common import WORK, markdown, stage, write_results
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # bench/: common.py, offline_data.py
+
+from common import STUDY_RESULTS, WORK, markdown, stage, write_results
 from offline_data import msra_files, reviews, write_jsonl, zh_corpus, zh_mini_init
 
 
@@ -165,7 +168,9 @@ def main(argv=None) -> None:
     sizes = f"{args.pretrain_steps} steps x 32 x 128 tokens; NER: {args.ner_train} MSRA sentences, 2 epochs"
     table = f"Chinese mini BERT (4 x 256, character vocabulary): pre-training {sizes}\n\n"
     table += markdown(["initial model", "MSRA NER test F1 (mean)", "per seed", "review sentiment accuracy"], rows)
-    write_results("chinese", {"models": results, "args": vars(args), "python": sys.version}, table)
+    write_results(
+        "chinese", {"models": results, "args": vars(args), "python": sys.version}, table, folder=STUDY_RESULTS
+    )
 
 
 if __name__ == "__main__":

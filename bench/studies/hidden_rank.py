@@ -7,14 +7,18 @@ fine-tuning the same vector for every word, which it must first undo.
 Words only: [CLS], [SEP] and padding are left out (special tokens are easy to tell from words and would make a
 collapsed layer look rank 2). Each layer's states are centred on their mean first.
 
-    python bench/hidden_rank.py [--models DIR ...]   # default: every model bench/pretraining_gain.py made
+    python bench/studies/hidden_rank.py [--models DIR ...]   # default: every model pretraining_gain.py made
 """
 
 import argparse
 import json
+import sys
+from pathlib import Path
+
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # bench/: common.py, offline_data.py
 
 import torch
-from common import WORK, markdown, sst2_dev_sentences, write_results
+from common import STUDY_RESULTS, WORK, markdown, sst2_dev_sentences, write_results
 from mlm_context import label
 
 
@@ -24,7 +28,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--models", nargs="*", help="BERT model or checkpoint directories (default: work/gain/*-init-* and pretrain-*)"
     )
     parser.add_argument("--sentences", type=int, default=872, help="SST-2 dev sentences")
-    parser.add_argument("--name", default="hidden_rank", help="results file name in bench/results/")
+    parser.add_argument("--name", default="hidden_rank", help="results file name in bench/studies/results/")
     return parser.parse_args(argv)
 
 
@@ -73,7 +77,7 @@ def main(argv=None) -> None:
         f"\n\nEach cell: the share of the hidden states' variance along their top direction / their effective rank, "
         f"over the words of {len(sentences)} SST-2 dev sentences.\n"
     )
-    write_results(args.name, results, table)
+    write_results(args.name, results, table, folder=STUDY_RESULTS)
 
 
 if __name__ == "__main__":

@@ -23,8 +23,8 @@ pair, each start counting at its best pair), evaluated on the 872 dev sentences;
 (all-MiniLM-L6-v2) continued on the corpus with MLM for --minilm-steps (a new MLM head; lr 5e-5 and the model's own
 dropout, as continued pre-training of a trained model goes) against MiniLM as it is; `--objectives` may then be empty.
 
-    python bench/pretraining_gain.py                                    # the CPU run of the notes
-    python bench/pretraining_gain.py --steps 20000 --batch-size 128 --pretrain-flags "--mixed-precision bf16" \
+    python bench/studies/pretraining_gain.py                                    # the CPU run of the notes
+    python bench/studies/pretraining_gain.py --steps 20000 --batch-size 128 --pretrain-flags "--mixed-precision bf16" \
         --parallel 3                                                    # a GPU-sized run
 """
 
@@ -34,10 +34,13 @@ import json
 import os
 import shlex
 import statistics
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from common import DATA, WORK, markdown, mini_model, minilm, stage, wikitext2_text, write_results
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # bench/: common.py, offline_data.py
+
+from common import DATA, STUDY_RESULTS, WORK, markdown, mini_model, minilm, stage, wikitext2_text, write_results
 
 from bertcli.modeling import BERT_INITIALIZER_RANGE, SIZES
 from bertcli.tasks.pretraining.options import PretrainingOptions as PRETRAIN  # its fields' defaults are pretrain's
@@ -284,7 +287,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--parallel", type=int, default=1, help="fine-tuning runs at a time (a GPU has room for several)"
     )
-    parser.add_argument("--name", default="pretraining_gain", help="results file name in bench/results/")
+    parser.add_argument("--name", default="pretraining_gain", help="results file name in bench/studies/results/")
     return parser.parse_args(argv)
 
 
@@ -434,7 +437,7 @@ def main(argv=None) -> None:
         f"{' / '.join(f'{lr:g}' for lr in args.finetune_lr)}, warm-up 10%, length 64, batch 32, seeds {args.seeds}; "
         f"--small-rows at lr {first[0]:g}, {first[1]} epochs."
     )
-    write_results(args.name, results, table + "\n")
+    write_results(args.name, results, table + "\n", folder=STUDY_RESULTS)
 
 
 def held_out(p: dict) -> str:
