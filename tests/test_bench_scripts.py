@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import importlib
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -91,3 +92,17 @@ def test_hidden_rank_tells_a_collapsed_layer_from_a_spread_one():
     collapsed = spread(line + 1e-3 * torch.randn(2000, 16, generator=generator))
     assert spread_out["top_share"] < 0.15 and spread_out["effective_rank"] > 14  # of 16 directions
     assert collapsed["top_share"] > 0.99 and collapsed["effective_rank"] < 2
+
+
+def test_summary_tables_every_paired_result(tmp_path, monkeypatch):
+    import summary
+
+    for path in (BENCH / "results").glob("*.json"):
+        shutil.copy(path, tmp_path)
+    monkeypatch.setattr(summary, "RESULTS", tmp_path)
+    summary.main([])
+    text = (tmp_path / "summary.md").read_text()
+    for name in summary.PAIRED:
+        if (tmp_path / f"{name}.json").is_file():
+            assert f"| {name.removesuffix('_2000')}.py (" in text, name
+    assert "pretraining_gain" not in text  # the studies are not pairs
