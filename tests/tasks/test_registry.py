@@ -19,7 +19,7 @@ from bertcli.config import TrainConfig, resolve
 from bertcli.tasks import registry
 from tests import synthetic
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "demo" / "data"
 
 

@@ -13,7 +13,7 @@ from transformers import AutoModel, AutoTokenizer, BertModel
 
 from bertcli.predict.embed import Embedder
 from tests.conftest import assert_one_line_error, run_bertcli
-from tests.test_plain_bert import save_random
+from tests.predict.test_plain_bert import save_random
 
 TEXTS = ["a great film", "the plot was awful and the acting was dull and far too long", "fine", "so so ."]
 

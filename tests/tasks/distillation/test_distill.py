@@ -272,7 +272,7 @@ def test_general_distillation_on_raw_text(tmp_path):
     from transformers import AutoModel, BertModel
 
     from tests import synthetic
-    from tests.test_plain_bert import save_random
+    from tests.predict.test_plain_bert import save_random
 
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(synthetic.corpus(60, seed=9))
