@@ -1,7 +1,7 @@
-"""Tasks: what differs between pre-training, classification and question answering (and what comes next).
+"""Tasks: what differs between pre-training, classification, question answering, token classification and
+distillation; the trainer (bertcli/training/) does the rest.
 
 Each task is a package: options.py (its settings dataclasses: the flags, recipe keys and defaults; imports nothing
 heavy), task.py (its Task: features, models, loss, metrics; see base.py) and the helpers only it uses. registry.py
-lists them all; the CLI, recipes, `predict` and `evaluate` read it. To add one: a package here, a predictor in
-bertcli/predict/, an entry in registry.py, a recipe, tests.
+lists them all. How the pieces fit, and how to add a task: docs/architecture.md.
 """

@@ -3,10 +3,8 @@
 An entry names the task's command, its settings (data and options dataclasses, from which the command's flags,
 `--help`, recipe keys and run.yaml are generated), the architectures it writes and reads back (so `predict` and
 `evaluate` recognise a trained model), and its Task and Predictor classes. The classes are named by import path
-and imported only when a run needs them: building the CLI and checking a configuration stay light.
-
-Adding a task: a package under bertcli/tasks/ (options.py with its settings, task.py with its Task), a predictor
-in bertcli/predict/, an entry below, a recipe in recipes/<name>/, and tests. Nothing else lists tasks.
+and imported only when a run needs them: building the CLI and checking a configuration stay light. Nothing else
+lists tasks; docs/architecture.md says how to add one.
 """
 
 from __future__ import annotations
