@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Annotated, Optional
 
 import pytest
+import typer
 
 from bertcli.cli import reference
 
@@ -45,3 +47,34 @@ def test_reference_is_plain_markdown():
     text = reference.render()
     assert "\x1b" not in text and "\b" not in text  # no ANSI colour, no click's keep-lines marker
     assert text == reference.render()  # deterministic
+
+
+def test_reference_of_a_small_app():
+    """What the generator makes of each kind of parameter, on an app of its own."""
+    app = typer.Typer(rich_markup_mode=None, add_completion=False)
+
+    @app.command("go")
+    def go(
+        path: Annotated[str, typer.Argument(help="Where | to go.")],
+        size: Annotated[str, typer.Option(help="How big <b>.")] = "small",
+        fast: Annotated[bool, typer.Option("--fast/--slow", help="Speed.")] = True,
+        secret: Annotated[Optional[str], typer.Option(hidden=True)] = None,
+    ) -> None:
+        """Go somewhere.
+
+        \b
+        Examples:
+          demo go home --slow
+        """
+
+    @app.command("stay")
+    def stay() -> None:
+        """Stay."""
+
+    text = reference.render(app, name="demo")
+    assert "## demo go\n\n```\ndemo go [OPTIONS] {path}\n```" in text
+    assert "Examples:\n\n```\ndemo go home --slow\n```" in text  # a \b paragraph: its lines kept, as code
+    assert "| `PATH` | `str` | Where \\| to go. Required. |" in text  # | escaped in a table cell
+    assert "| `--size` | `str` | `small` | How big &lt;b&gt;. |" in text  # no HTML from help text
+    assert "| `--fast / --slow` | `flag` | `--fast` | Speed. |" in text
+    assert "secret" not in text  # hidden options stay hidden

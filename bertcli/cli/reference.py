@@ -26,14 +26,14 @@ the same text, and the global `--debug` (full tracebacks on errors) anywhere on 
 """
 
 
-def _command_tree():
-    """The root click command of `bertcli` and its context."""
+def _command_tree(app=None, name: str = "bertcli"):
+    """The root click command of a Typer app (bertcli's by default) and its context."""
     import typer
 
-    from bertcli.cli import app
-
+    if app is None:
+        from bertcli.cli import app
     root = typer.main.get_command(app)
-    return root, root.context_class(root, info_name="bertcli")
+    return root, root.context_class(root, info_name=name)
 
 
 def _children(command, ctx):
@@ -158,6 +158,8 @@ def _param_row(param, ctx) -> dict | None:
                 notes.append("Required.")
         else:
             notes.append(f"{item[0].upper()}{item[1:]}.")
+    if default and param.param_type_name == "argument":  # the arguments' table has no default column
+        notes.append(f"Default: `{default}`.")
     return {
         "names": shown,
         "type": type_text,
@@ -215,10 +217,10 @@ def _command_section(path, command, ctx) -> list[str]:
     return out
 
 
-def render() -> str:
-    """docs/reference.md as the CLI defines it now."""
-    root, ctx = _command_tree()
-    commands = list(_walk(root, ctx, ("bertcli",)))
+def render(app=None, name: str = "bertcli") -> str:
+    """docs/reference.md as the CLI (bertcli's app, or `app`) defines it now."""
+    root, ctx = _command_tree(app, name)
+    commands = list(_walk(root, ctx, (name,)))
     out = [HEADER, "## Contents", ""]
     for path, _, _ in commands:
         indent = "  " * (len(path) - 1)
