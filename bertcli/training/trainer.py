@@ -4,7 +4,10 @@
             -> log every --logging-steps, evaluate every --eval-steps (or each epoch), checkpoint every --save-steps
             -> final evaluation, save the model(s) (HF format) + tokenizer + metrics.json
 
-Read it top to bottom: `train` sets up config, task, data and models (setup.py) and runs `Trainer.fit`, the loop.
+Read it top to bottom: `train` sets up config, task, data and models (setup.py) and runs `Trainer.fit`: set-up
+(`_set_up`, returning a Plan), the loop (`_train`: one forward/backward per batch, `_after_optimizer_step` for
+what falls due, returning a Stop reason when the loop should end), and the finish (`_finish`). What the loop counts
+lives in meter.py, the output directory's handling in output.py.
 The trained models are one module (modules.py) whose forward is the task's loss; frozen ones sit beside it.
 Checkpoints (checkpoints.py) hold the full state: every trained model, optimizer, scheduler, RNG, data position.
 Ctrl-C (SIGINT) or SIGTERM stops after the current optimizer step with a checkpoint; a NaN/inf loss stops
@@ -15,24 +18,25 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
 import signal
 import sys
 import threading
-import time
 from dataclasses import asdict, dataclass
+from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from bertcli.batching import LengthGroupedBatchSampler, WithIndex
-from bertcli.config import RunConfig, resume_changes, save_run_yaml
+from bertcli.config import RunConfig, resume_changes
 from bertcli.errors import BertcliError, Interrupted
-from bertcli.training.checkpoints import WRITE_ERRORS, Checkpointer, write_error
+from bertcli.training.checkpoints import Checkpointer
 from bertcli.training.evaluation import eval_dataloader, evaluate
 from bertcli.training.memory import HeapTrimmer
+from bertcli.training.meter import Meter, flat, fmt
 from bertcli.training.modules import TrainingModule
+from bertcli.training.output import OutputDir
 from bertcli.training.setup import Setup, set_up
 from bertcli.yamlio import load_yaml
 
@@ -54,13 +58,34 @@ class TrainState:
     evaluations_since_best: int = 0  # for --early-stopping-patience
 
 
+class Stop(Enum):
+    """Why the loop ended."""
+
+    DONE = "done"  # the last step (--epochs or --max-steps)
+    EARLY = "early"  # --early-stopping-patience ran out
+    SIGNAL = "signal"  # SIGINT/SIGTERM: a checkpoint was saved, the run goes on with --resume-from-checkpoint
+
+
+@dataclass
+class Plan:
+    """What set-up hands the loop: the prepared training batches and how long to train."""
+
+    train_dl: Any
+    sampler: LengthGroupedBatchSampler
+    scheduler: Any
+    total_steps: int
+    steps_per_epoch: int
+    num_epochs: int
+
+
 class Trainer:
     def __init__(self, setup: Setup):
         self.cfg, self.t = setup.cfg, setup.cfg.train
         self.task, self.data, self.tokenizer = setup.task, setup.data, setup.tokenizer
         self.accelerator = setup.accelerator
         self.module = TrainingModule(setup.task, setup.models)
-        self.out = Path(self.cfg.output_dir)
+        self.output = OutputDir(self.accelerator, self.cfg)
+        self.out = self.output.path
         self.checkpointer = Checkpointer(
             self.accelerator, self.out / "checkpoints", self.tokenizer, self.t.save_total_limit, self.out / "run.yaml"
         )
@@ -68,10 +93,13 @@ class Trainer:
         self.metric_for_best = self.t.metric_for_best or setup.task.metric_names(setup.data)[0]
         self.is_tty = sys.stdout.isatty()
         self.stop_signal: int | None = None  # set by the SIGINT/SIGTERM handler
-        self.replaced = self.out.with_name(f".{self.out.name}.replaced")  # a run --overwrite-output-dir replaces
         self.last_checkpoint: Path | None = None
+        self.last_eval: dict | None = None  # the latest evaluation's metrics and step
         self.predictions = self.eval_arrays = None  # of the latest evaluation: for save_predictions, evaluation.json
         self.progress = None  # the terminal's progress bar while training runs
+        self.eval_dl = self.optimizer = self.meter = None
+        self.train_loss: float | None = None  # of the last logging window
+        self.heap = HeapTrimmer(enabled=self.accelerator.device.type == "cpu")
 
     # --- the loop ----------------------------------------------------------------------------------
     def fit(self) -> dict:
@@ -79,16 +107,22 @@ class Trainer:
         handled = (signal.SIGINT, signal.SIGTERM) if threading.current_thread() is threading.main_thread() else ()
         previous = {s: signal.signal(s, self._on_signal) for s in handled}
         try:
-            metrics = self._fit(self.data.train, self.data.eval)
+            plan = self._set_up()
+            stop = self._train(plan)
+            if stop is Stop.SIGNAL:
+                raise Interrupted(
+                    f"stopped at step {self.state.step}: saved {self.last_checkpoint}; continue with "
+                    "the same command and --resume-from-checkpoint auto"
+                )
+            metrics = self._finish(stop)
         except (BertcliError, Interrupted) as e:
-            if self.replaced.exists():
-                raise type(e)(f"{e}; the run this one was replacing is kept in {self.replaced}") from e
+            if self.output.replaced.exists():
+                raise type(e)(f"{e}; the run this one was replacing is kept in {self.output.replaced}") from e
             raise
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
-        if self.accelerator.is_main_process:
-            shutil.rmtree(self.replaced, ignore_errors=True)
+        self.output.finished()
         return metrics
 
     def _on_signal(self, signum, frame) -> None:
@@ -100,7 +134,9 @@ class Trainer:
             "(again to stop at once, without one)"
         )
 
-    def _fit(self, train_ds, eval_ds) -> dict:
+    def _set_up(self) -> Plan:
+        """The output directory, data loaders, optimizer and schedule, on Accelerate; the checkpoint's state on
+        resume."""
         from transformers import get_linear_schedule_with_warmup
 
         t, acc = self.t, self.accelerator
@@ -109,171 +145,171 @@ class Trainer:
             self._print(f"No checkpoint in {self.checkpointer.root}: starting from the beginning")
         if resume_dir:
             self._check_resumable(resume_dir)
-        self._prepare_output_dir(resume_dir)
+        self.output.prepare(resuming=resume_dir is not None)
 
+        train_ds = self.data.train
         group = t.group_by_length and not self.task.packs_training_batches
         sampler = LengthGroupedBatchSampler(list(train_ds["length"]), t.batch_size, t.seed, group)
         # Each example carries its `index`: a collate function that draws (pre-training's masks) seeds from the batch's
         # examples, not from the global RNG, which Accelerate's loader has already moved on when a checkpoint is saved
         # (it collates one batch ahead); so a resumed run masks as the uninterrupted one did.
         train_dl = self._dataloader(WithIndex(train_ds.remove_columns("length")), sampler)
-        eval_dl = None
-        if eval_ds is not None:  # none: training without evaluation
+        if self.data.eval is not None:  # none: training without evaluation
             batch_size = t.eval_batch_size or 2 * t.batch_size
-            eval_dl = acc.prepare(eval_dataloader(eval_ds, self.task, batch_size, acc.device.type, t.seed))
+            self.eval_dl = acc.prepare(eval_dataloader(self.data.eval, self.task, batch_size, acc.device.type, t.seed))
         optimizer = self._optimizer()
         if t.compile:  # in place: the modules keep their classes and weight names, so saving is unchanged
             self.module.compile()
-        self.module, optimizer, train_dl = acc.prepare(self.module, optimizer, train_dl)
-        self.optimizer, self.eval_dl = optimizer, eval_dl
+        self.module, self.optimizer, train_dl = acc.prepare(self.module, optimizer, train_dl)
 
         steps_per_epoch = math.ceil(len(train_dl) / t.grad_accum)
         total_steps = t.max_steps or math.ceil(t.epochs * steps_per_epoch)
-        num_epochs = math.ceil(total_steps / steps_per_epoch)
-        scheduler = get_linear_schedule_with_warmup(optimizer, int(t.warmup_ratio * total_steps), total_steps)
+        scheduler = get_linear_schedule_with_warmup(self.optimizer, int(t.warmup_ratio * total_steps), total_steps)
         acc.register_for_checkpointing(scheduler)
         if resume_dir:
             saved = self.checkpointer.load(resume_dir)
             self.state = TrainState(**{k: saved.get(k, v) for k, v in asdict(TrainState()).items()})
-            self._truncate_log(self.state.step)
+            self.output.truncate_log(self.state.step)
             self._print(f"Resumed from {resume_dir} at step {self.state.step}")
         if acc.is_main_process and t.report_to != "none":
-            acc.init_trackers("bertcli", config=_flat(self.cfg.to_dict()))
-
+            acc.init_trackers("bertcli", config=flat(self.cfg.to_dict()))
         self.last_checkpoint = resume_dir
         self._print(
             f"Training: {len(train_ds)} examples, {total_steps} steps "
             f"({steps_per_epoch}/epoch), batch {t.batch_size} x {t.grad_accum} x {acc.num_processes} processes"
         )
-        progress = self.progress = self._progress(total_steps)
-        heap = HeapTrimmer(enabled=acc.device.type == "cpu")
-        self.module.train()
-        last_eval: dict | None = None
-        running_loss = torch.zeros((), device=acc.device)
-        finite = torch.ones(
-            (), device=acc.device, dtype=torch.bool
-        )  # every loss so far; checked without a sync per step
-        running_batches, samples_seen, tokens_seen = 0, 0, torch.zeros((), device=acc.device, dtype=torch.long)
-        start = window_start = time.perf_counter()
-        window_samples = 0
-        done = self.state.step >= total_steps
-        stopped_early, train_loss = False, None
-        for epoch in range(self.state.epoch, num_epochs):
-            if done:
-                break
-            batches = (
-                acc.skip_first_batches(train_dl, self.state.batches_in_epoch)
-                if self.state.batches_in_epoch
-                else train_dl
-            )
-            # The batch order is a function of the epoch. Accelerate's loader re-sets its sampler's epoch from
-            # its own iteration count (wrong after a resume), and does not reach a sampler wrapped for several
-            # processes: set both.
-            batches.set_epoch(epoch)
-            sampler.set_epoch(epoch)
-            for batch in batches:
-                examples = len(batch.pop("index"))  # a packed batch has fewer rows than examples
-                with acc.accumulate(self.module):
-                    loss = self.module(batch)  # the task's loss
-                    acc.backward(loss)
-                    if acc.sync_gradients and t.max_grad_norm > 0:
-                        acc.clip_grad_norm_(self.module.parameters(), t.max_grad_norm)
-                    optimizer.step()
-                    optimizer.zero_grad(set_to_none=True)
-                self.state.batches_in_epoch += 1
-                running_loss += loss.detach()
-                finite &= torch.isfinite(loss.detach())
-                running_batches += 1
-                n = examples * acc.num_processes
-                samples_seen, window_samples = samples_seen + n, window_samples + n
-                tokens_seen += batch["attention_mask"].sum()
-                if not acc.sync_gradients:
-                    continue
-                heap.trim()
-                if not acc.optimizer_step_was_skipped:  # fp16 overflow skips the step; keep the schedule in line
-                    scheduler.step()
-                self.state.step += 1
-                progress.update(1)
-                step = self.state.step
-                if step % t.logging_steps == 0 or step == total_steps:
-                    self._check_finite(finite, step)
-                    now = time.perf_counter()
-                    record = {
-                        "step": step,
-                        "epoch": round(epoch + self.state.batches_in_epoch / len(train_dl), 4),
-                        "loss": acc.reduce(running_loss, "mean").item() / running_batches,
-                        "lr": scheduler.get_last_lr()[0],
-                        "samples_per_second": round(window_samples / (now - window_start), 2),
-                    }
-                    self._log(record, progress)
-                    train_loss = record["loss"]
-                    running_loss.zero_()
-                    running_batches, window_samples, window_start = 0, 0, now
-                if self._evaluation_due(step, total_steps, len(train_dl)):
-                    last_eval = self._evaluate(step)
-                    if t.early_stopping_patience and self.state.evaluations_since_best >= t.early_stopping_patience:
-                        self._print(
-                            f"Stopping early at step {step}: {self.metric_for_best} has not improved on "
-                            f"{self.state.best_metric:.4g} (step {self.state.best_step}) for "
-                            f"{self.state.evaluations_since_best} evaluations"
-                        )
-                        stopped_early = done = True
-                        break
-                saved = False
-                if t.save_steps and step % t.save_steps == 0 and step < total_steps:
-                    self._save_checkpoint(finite, last_eval)
-                    saved = True
-                if step >= total_steps:
-                    done = True
-                    break
-                if self._stop_requested():
-                    if not saved:
-                        self._save_checkpoint(finite, last_eval)
-                    raise Interrupted(
-                        f"stopped at step {step}: saved {self.last_checkpoint}; continue with "
-                        "the same command and --resume-from-checkpoint auto"
-                    )
-            else:
-                self.state.epoch, self.state.batches_in_epoch = epoch + 1, 0
-        progress.close()
-        self.progress = None
-        train_runtime = time.perf_counter() - start
-        self._check_finite(finite, self.state.step)
+        num_epochs = math.ceil(total_steps / steps_per_epoch)
+        return Plan(train_dl, sampler, scheduler, total_steps, steps_per_epoch, num_epochs)
 
-        if eval_dl is not None and (last_eval is None or last_eval["step"] != self.state.step):
-            last_eval = self._evaluate(self.state.step)
+    def _train(self, plan: Plan) -> Stop:
+        """Epochs of batches from the saved data position; after each optimizer step, whatever is due."""
+        self.progress = self._progress(plan.total_steps)
+        self.meter = Meter(self.accelerator)
+        self.module.train()
+        try:
+            if self.state.step >= plan.total_steps:  # resumed from the last step's checkpoint
+                return Stop.DONE
+            for epoch in range(self.state.epoch, plan.num_epochs):
+                for batch in self._epoch_batches(plan, epoch):
+                    self._forward_backward(batch)
+                    if self.accelerator.sync_gradients:  # an optimizer step was taken
+                        stop = self._after_optimizer_step(plan, epoch)
+                        if stop:
+                            return stop
+                self.state.epoch, self.state.batches_in_epoch = epoch + 1, 0
+            return Stop.DONE
+        finally:
+            self.progress.close()
+            self.progress = None
+
+    def _epoch_batches(self, plan: Plan, epoch: int):
+        skip = self.state.batches_in_epoch
+        batches = self.accelerator.skip_first_batches(plan.train_dl, skip) if skip else plan.train_dl
+        # The batch order is a function of the epoch. Accelerate's loader re-sets its sampler's epoch from its own
+        # iteration count (wrong after a resume), and does not reach a sampler wrapped for several processes: set both.
+        batches.set_epoch(epoch)
+        plan.sampler.set_epoch(epoch)
+        return batches
+
+    def _forward_backward(self, batch: dict) -> None:
+        """The task's loss on one batch, its gradients accumulated; the optimizer steps when Accelerate says so."""
+        acc = self.accelerator
+        examples = len(batch.pop("index"))  # a packed batch has fewer rows than examples
+        with acc.accumulate(self.module):
+            loss = self.module(batch)
+            acc.backward(loss)
+            if acc.sync_gradients and self.t.max_grad_norm > 0:
+                acc.clip_grad_norm_(self.module.parameters(), self.t.max_grad_norm)
+            self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
+        self.state.batches_in_epoch += 1
+        self.meter.add(loss, examples, batch["attention_mask"])
+
+    def _after_optimizer_step(self, plan: Plan, epoch: int) -> Stop | None:
+        """The schedule, then logging, evaluation, early stopping, checkpoints and signals as they fall due."""
+        t = self.t
+        self.heap.trim()
+        if not self.accelerator.optimizer_step_was_skipped:  # fp16 overflow skips the step; keep the schedule in line
+            plan.scheduler.step()
+        self.state.step += 1
+        self.progress.update(1)
+        step, last = self.state.step, self.state.step >= plan.total_steps
+        if step % t.logging_steps == 0 or last:
+            self._log_window(plan, epoch)
+        if self._evaluation_due(step, plan.total_steps, len(plan.train_dl)):
+            self.last_eval = self._evaluate(step)
+            if self._patience_ran_out(step):
+                return Stop.EARLY
+        saved = bool(t.save_steps) and step % t.save_steps == 0 and not last
+        if saved:
+            self._save_checkpoint()
+        if last:
+            return Stop.DONE
+        if self._stop_requested():
+            if not saved:
+                self._save_checkpoint()
+            return Stop.SIGNAL
+        return None
+
+    def _log_window(self, plan: Plan, epoch: int) -> None:
+        self._check_finite(self.state.step)
+        loss, speed = self.meter.close_window()
+        record = {
+            "step": self.state.step,
+            "epoch": round(epoch + self.state.batches_in_epoch / len(plan.train_dl), 4),
+            "loss": loss,
+            "lr": plan.scheduler.get_last_lr()[0],
+            "samples_per_second": speed,
+        }
+        self._log(record, self.progress)
+        self.train_loss = loss
+
+    def _patience_ran_out(self, step: int) -> bool:
+        patience = self.t.early_stopping_patience
+        if not patience or self.state.evaluations_since_best < patience:
+            return False
+        self._print(
+            f"Stopping early at step {step}: {self.metric_for_best} has not improved on "
+            f"{self.state.best_metric:.4g} (step {self.state.best_step}) for "
+            f"{self.state.evaluations_since_best} evaluations"
+        )
+        return True
+
+    def _finish(self, stop: Stop) -> dict:
+        """The final evaluation (and the best model, if asked for), metrics.json and the saved model."""
+        throughput = self.meter.throughput()
+        self._check_finite(self.state.step)
+        if self.eval_dl is not None and (self.last_eval is None or self.last_eval["step"] != self.state.step):
+            self.last_eval = self._evaluate(self.state.step)
         model_step = self.state.step
-        if t.load_best_model_at_end and self.state.best_step not in (None, model_step):
-            last_eval, model_step = self._load_best(last_eval)
-        tokens = acc.reduce(tokens_seen, "sum").item()
+        if self.t.load_best_model_at_end and self.state.best_step not in (None, model_step):
+            self.last_eval, model_step = self._load_best(self.last_eval)
         metrics = {
-            **{k: v for k, v in (last_eval or {}).items() if k != "step"},
-            "train_loss": train_loss,  # of the last logging window
-            "train_runtime_s": round(train_runtime, 2),
-            "train_samples_per_second": round(samples_seen / train_runtime, 2),
-            "train_tokens_per_second": round(tokens / train_runtime, 1),
+            **{k: v for k, v in (self.last_eval or {}).items() if k != "step"},
+            "train_loss": self.train_loss,  # of the last logging window
+            **throughput,
             "train_steps": self.state.step,
             "best_metric": self.state.best_metric,
             "best_step": self.state.best_step,
             "model_step": model_step,  # the step whose model OUT holds
-            "stopped_early": stopped_early,
+            "stopped_early": stop is Stop.EARLY,
         }
-        if acc.device.type == "cuda":
-            metrics["peak_gpu_memory_mb"] = round(torch.cuda.max_memory_allocated(acc.device) / 2**20)
-        self._save_final(metrics)
-        acc.end_training()
+        if self.accelerator.device.type == "cuda":
+            metrics["peak_gpu_memory_mb"] = round(torch.cuda.max_memory_allocated(self.accelerator.device) / 2**20)
+        self.output.save_final(lambda tmp: self._write_final(tmp, metrics), self.last_checkpoint)
+        self.accelerator.end_training()
         return metrics
 
-    def _save_checkpoint(self, finite: torch.Tensor, last_eval: dict | None) -> None:
+    def _save_checkpoint(self) -> None:
         step = self.state.step
-        self._check_finite(finite, step)
-        evaluated = last_eval if last_eval and last_eval["step"] == step else None
+        self._check_finite(step)
+        evaluated = self.last_eval if self.last_eval and self.last_eval["step"] == step else None
         self.checkpointer.save(step, {**asdict(self.state), "eval": evaluated}, self.state.best_step)
         self.last_checkpoint = self.checkpointer.root / f"step-{step}"
 
-    def _check_finite(self, finite: torch.Tensor, step: int) -> None:
+    def _check_finite(self, step: int) -> None:
         """Stop on a NaN/inf loss before its weights are saved anywhere (checked at logging and saving steps)."""
-        if self.accelerator.reduce(finite.int(), "sum").item() == self.accelerator.num_processes:
+        if self.meter.all_finite():
             return
         kept = (
             f"the last good checkpoint is {self.last_checkpoint}" if self.last_checkpoint else "no checkpoint was saved"
@@ -351,69 +387,25 @@ class Trainer:
                 "--output-dir"
             )
 
-    def _prepare_output_dir(self, resume_dir: Path | None) -> None:
-        acc = self.accelerator
-        if acc.is_main_process:
-            if self.out.exists() and self.t.overwrite_output_dir and not resume_dir:
-                # The run being replaced is moved aside and deleted only when this one has saved its model:
-                # a run that fails on the way (NaN loss, full disk, Ctrl-C) does not take the old one with it.
-                shutil.rmtree(self.replaced, ignore_errors=True)
-                os.replace(self.out, self.replaced)
-            self.out.mkdir(parents=True, exist_ok=True)
-            save_run_yaml(self.cfg, self.out / "run.yaml")
-        acc.wait_for_everyone()
-
-    def _save_final(self, metrics: dict) -> None:
-        """The model, tokenizer, predictions and metrics, written aside and then renamed into OUT one file at a
-        time (metrics.json last): a kill or a full disk leaves the previous files whole, never half-written ones."""
-        acc = self.accelerator
-        acc.wait_for_everyone()
-        if acc.is_main_process:
-            tmp = self.out / ".final.tmp"
-            shutil.rmtree(tmp, ignore_errors=True)
-            try:
-                module = acc.unwrap_model(self.module)
-                module.save(tmp)
-                for name, model in module.trained.items():  # every model directory is whole: OUT/generator too
-                    if hasattr(model, "save_pretrained"):
-                        self.tokenizer.save_pretrained(module.directory(tmp, name))
-                if self.predictions is not None:
-                    self.task.save_predictions(tmp, self.predictions)
-                if self.eval_arrays is not None:  # what the last evaluation shows beyond its metrics
-                    details = self.task.report(self.eval_arrays, self.data, self.predictions)
-                    (tmp / "evaluation.json").write_text(json.dumps(details, indent=2) + "\n")
-                (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-            except WRITE_ERRORS as e:
-                shutil.rmtree(tmp, ignore_errors=True)
-                kept = f"; the checkpoints are intact (latest {self.last_checkpoint})" if self.last_checkpoint else ""
-                raise BertcliError(
-                    f"cannot save the final model: {write_error(e, self.out)}{kept}: free space and "
-                    "run again with --resume-from-checkpoint auto"
-                ) from e
-            for path in sorted(tmp.iterdir(), key=lambda p: p.name == "metrics.json"):
-                if path.is_dir():  # another trained model (OUT/<name>/), whole: the older copy goes first
-                    shutil.rmtree(self.out / path.name, ignore_errors=True)
-                os.replace(path, self.out / path.name)
-            tmp.rmdir()
-            if self.t.report:
-                self._write_report()
-        acc.wait_for_everyone()
-
-    def _write_report(self) -> None:
-        """OUT/report.html, drawn from the finished run's files; a report that cannot be drawn is a warning."""
-        from bertcli.report import write_report
-
-        try:
-            write_report([self.out], self.out / "report.html")
-        except Exception as e:  # the run itself is saved and whole: never fail it for its picture
-            print(f"bertcli: warning: no report.html ({type(e).__name__}: {e}); the run is saved", file=sys.stderr)
+    def _write_final(self, directory: Path, metrics: dict) -> None:
+        """The trained model(s) with their tokenizer, the last evaluation's predictions and details, metrics.json."""
+        module = self.accelerator.unwrap_model(self.module)
+        module.save(directory)
+        for name, model in module.trained.items():  # every model directory is whole: OUT/generator too
+            if hasattr(model, "save_pretrained"):
+                self.tokenizer.save_pretrained(module.directory(directory, name))
+        if self.predictions is not None:
+            self.task.save_predictions(directory, self.predictions)
+        if self.eval_arrays is not None:  # what the last evaluation shows beyond its metrics
+            details = self.task.report(self.eval_arrays, self.data, self.predictions)
+            (directory / "evaluation.json").write_text(json.dumps(details, indent=2) + "\n")
+        (directory / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
 
     def _log(self, record: dict, progress=None) -> None:
         acc = self.accelerator
         if not acc.is_main_process:
             return
-        with open(self.out / "log.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+        self.output.append_log(record)
         if self.t.report_to != "none":
             acc.log({k: v for k, v in record.items() if k != "step"}, step=record["step"])
         if progress is not None and self.is_tty:
@@ -421,14 +413,7 @@ class Trainer:
                 loss=f"{record['loss']:.4f}", lr=f"{record['lr']:.2e}", samples_s=record["samples_per_second"]
             )
         else:
-            self._say(" | ".join(f"{k} {_fmt(v)}" for k, v in record.items()))
-
-    def _truncate_log(self, step: int) -> None:
-        """On resume, drop log lines written after the checkpoint: they are about to be redone."""
-        log = self.out / "log.jsonl"
-        if self.accelerator.is_main_process and log.is_file():
-            lines = [line for line in log.read_text().splitlines() if json.loads(line)["step"] <= step]
-            log.write_text("".join(line + "\n" for line in lines))
+            self._say(" | ".join(f"{k} {fmt(v)}" for k, v in record.items()))
 
     def _progress(self, total: int):
         from tqdm.auto import tqdm
@@ -467,19 +452,3 @@ class Trainer:
                 (no_decay if param.ndim < 2 else decay).append(param)
         groups = [{"params": decay, "weight_decay": self.t.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
         return torch.optim.AdamW(groups, lr=self.t.lr, fused=self.accelerator.device.type == "cuda")
-
-
-def _flat(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v if isinstance(v, (int, float, str, bool)) or v is None else str(v)
-    return out
-
-
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
-    return str(value)
