@@ -23,9 +23,9 @@ pair, each start counting at its best pair), evaluated on the 872 dev sentences;
 (all-MiniLM-L6-v2) continued on the corpus with MLM for --minilm-steps (a new MLM head; lr 5e-5 and the model's own
 dropout, as continued pre-training of a trained model goes) against MiniLM as it is; `--objectives` may then be empty.
 
-    python bench/studies/pretraining_gain.py                                    # the CPU run of the notes
+    python bench/studies/pretraining_gain.py             # the defaults; bench/studies/README.md gives each run's flags
     python bench/studies/pretraining_gain.py --steps 20000 --batch-size 128 --pretrain-flags "--mixed-precision bf16" \
-        --parallel 3                                                    # a GPU-sized run
+        --parallel 3                                     # a GPU-sized run
 """
 
 import argparse
