@@ -6,12 +6,14 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
-from bertcli.errors import BertcliError
+from bertcli.cli.generate import with_settings
+from bertcli.config.runtime import RuntimeOptions
 
 INPUT, VECTORS, RUNTIME = "Input", "Vectors", "Runtime"
+RUNTIME_FLAGS = ("batch_size", "max_seq_length", "device", "dtype", "allow_pickle")
 
 
-def embed(
+def _embed(
     texts: Annotated[
         Optional[list[str]],
         typer.Argument(
@@ -23,8 +25,7 @@ def embed(
         typer.Option(
             "--model",
             "-m",
-            help="A model directory or hub name (any BERT: a "
-            "sentence-transformers model, one bertcli trained, ...). [required]",
+            help="A model directory or hub name (any BERT: a sentence-transformers model, one bertcli trained, ...).",
             show_default=False,
             rich_help_panel=INPUT,
         ),
@@ -83,31 +84,7 @@ def embed(
             rich_help_panel=VECTORS,
         ),
     ] = None,
-    batch_size: Annotated[int, typer.Option(help="Texts per forward pass.", rich_help_panel=RUNTIME)] = 32,
-    max_seq_length: Annotated[
-        Optional[int],
-        typer.Option(
-            help="Truncate longer texts (with a warning).",
-            rich_help_panel=RUNTIME,
-            show_default="the model's sentence-transformers max_seq_length, else its maximum",
-        ),
-    ] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...", rich_help_panel=RUNTIME)] = "auto",
-    dtype: Annotated[
-        Literal["auto", "float32", "bfloat16", "float16", "mixed"],
-        typer.Option(
-            help="mixed: matrix products in bfloat16, the rest in float32. auto is bfloat16/float16 on a GPU, mixed "
-            "on a CPU with bfloat16 instructions (2-3x faster; cosine to float32 >= 0.99995), else float32.",
-            rich_help_panel=RUNTIME,
-        ),
-    ] = "auto",
-    allow_pickle: Annotated[
-        bool,
-        typer.Option(
-            help="Load pickled weights (pytorch_model.bin) when the model has no safetensors; pickles can run code.",
-            rich_help_panel=RUNTIME,
-        ),
-    ] = False,
+    runtime: dict = None,
 ) -> None:
     """Embed texts with a BERT model: one vector per text, in input order, for use as features.
 
@@ -123,8 +100,8 @@ def embed(
     from bertcli.predict.records import Fields, input_records
     from bertcli.predict.vectors import VectorWriter, parse_layers
 
-    if batch_size < 1:
-        raise BertcliError(f"--batch-size must be at least 1, got {batch_size}")
+    settings = RuntimeOptions(**runtime)
+    settings.check()
     parse_layers(layers)  # bad values are refused before the model loads
     VectorWriter.check(output_file)
     fields = Fields({"text": text_column, "text_pair": text_pair_column}, id_column)
@@ -134,11 +111,7 @@ def embed(
 
     embedder = Embedder(
         model,
-        device=device,
-        batch_size=batch_size,
-        max_length=max_seq_length,
-        dtype=dtype,
-        allow_pickle=allow_pickle,
+        **settings.predictor_kwargs(),
         pooling=pooling,
         layers=layers,
         combine=combine,
@@ -150,3 +123,6 @@ def embed(
     finally:
         writer.close()
     embedder.warn_truncated()
+
+
+embed = with_settings(_embed, runtime=((RuntimeOptions,), RUNTIME, RUNTIME_FLAGS))

@@ -15,6 +15,7 @@ import typer
 
 from bertcli.cli.generate import DATA_PANEL, RUN_PANEL, command_function, flag_name, option, settings_parameters
 from bertcli.config import resolve
+from bertcli.config.runtime import RuntimeOptions
 from bertcli.errors import BertcliError
 from bertcli.tasks import registry
 from bertcli.yamlio import load_yaml
@@ -35,12 +36,6 @@ OWN_OPTIONS = {
     "eval_batch_size": option(int, "--batch-size", panel=EVAL_PANEL, help="Evaluation batch size.", show_default="64"),
     "max_seq_length": option(
         int, "--max-seq-length", panel=EVAL_PANEL, help="Longest input in tokens.", show_default="the training run's"
-    ),
-    "allow_pickle": option(
-        bool,
-        "--allow-pickle",
-        panel=EVAL_PANEL,
-        help="Load pickled weights (pytorch_model.bin) when the model has no safetensors; pickles can run code.",
     ),
 }
 HELP = """Evaluate a trained model: the metrics of training's metrics.json, plus for classification a confusion
@@ -114,4 +109,5 @@ DATA_NAMES = {p.name for p in _DATA}
 _OWN = [
     inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=a, default=None) for n, a in OWN_OPTIONS.items()
 ]
-evaluate = command_function("evaluate", HELP, _OWN[:4] + _DATA + _OWN[4:], _evaluate)
+_RUNTIME = settings_parameters(RuntimeOptions, EVAL_PANEL, keep=lambda f: f.name == "allow_pickle")
+evaluate = command_function("evaluate", HELP, _OWN[:4] + _DATA + _OWN[4:] + _RUNTIME, _evaluate)

@@ -7,10 +7,12 @@ from typing import Annotated, Literal
 
 import typer
 
+from bertcli.cli.generate import with_settings
+from bertcli.config.runtime import RuntimeOptions
 from bertcli.errors import BertcliError
 
 
-def export(
+def _export(
     model: Annotated[
         str,
         typer.Argument(
@@ -25,13 +27,8 @@ def export(
         bool, typer.Option("--int8", help="Quantize the linear layers' weights to int8 (dynamic).")
     ] = False,
     samples: Annotated[int, typer.Option(help="Random inputs the export is checked on against torch.")] = 64,
-    allow_pickle: Annotated[
-        bool,
-        typer.Option(
-            help="Load pickled weights (pytorch_model.bin) when the model has no safetensors; pickles can run code."
-        ),
-    ] = False,
     overwrite_output_dir: Annotated[bool, typer.Option(help="Replace OUT if it already holds files.")] = False,
+    runtime: dict = None,
 ) -> None:
     """Export a model to ONNX for onnxruntime; `bertcli predict --model OUT` and `bertcli serve --model OUT` run it.
 
@@ -58,10 +55,13 @@ def export(
             f"{model}: export covers classification, question answering, token classification and fill-mask models"
         )
 
-    parity = write(model, out, predictor.plain_head, predictor.model_class, int8, allow_pickle, samples)
+    parity = write(model, out, predictor.plain_head, predictor.model_class, int8, runtime["allow_pickle"], samples)
     kind = "int8 " if int8 else ""
     typer.echo(
         f"Exported {model} to {out / 'model.onnx'} ({kind}ONNX). Against torch on {samples} random inputs: "
         f"largest output difference {parity['largest_difference']:.2e}; argmax agrees "
         f"{parity['argmax_agree']} of {parity['compared']}"
     )
+
+
+export = with_settings(_export, runtime=((RuntimeOptions,), "Options", ("allow_pickle",)))

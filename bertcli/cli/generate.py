@@ -151,6 +151,33 @@ def command_function(name: str, doc: str, parameters: list[inspect.Parameter], b
     return command
 
 
+def with_settings(fn, **groups: tuple[tuple[type, ...], str, tuple[str, ...] | None]):
+    """`fn` as a command that also takes the flags of settings classes: for each `name=(classes, panel, fields)` the
+    given `fields` (None: all) of those classes, once each (the first class's declaration of a field shared by
+    several), in the help section `panel`. `fn` receives `name` as {field: value} (defaults included)."""
+    hints = typing.get_type_hints(fn, include_extras=True)
+    parameters = [p.replace(annotation=hints[p.name]) for p in inspect.signature(fn).parameters.values()]
+    parameters = [p for p in parameters if p.name not in groups]
+    members: dict[str, list[str]] = {}
+    for name, (classes, panel, wanted) in groups.items():
+        seen: dict[str, inspect.Parameter] = {}
+        for cls in classes:
+            for parameter in settings_parameters(cls, panel, keep=lambda f, w=wanted: w is None or f.name in w):
+                seen.setdefault(parameter.name, parameter)
+        members[name] = list(seen)
+        parameters += seen.values()
+
+    def command(**values):
+        for name, names in members.items():
+            values[name] = {n: values.pop(n) for n in names}
+        return fn(**values)
+
+    command.__signature__ = inspect.Signature(parameters)
+    command.__annotations__ = {p.name: p.annotation for p in parameters}
+    command.__name__, command.__doc__ = fn.__name__, fn.__doc__
+    return command
+
+
 def training_command(spec):
     """The `bertcli ...` command of a task in the registry: flags from its settings, then a run."""
     run_options = dict(RUN_OPTIONS)

@@ -1,11 +1,15 @@
 """`bertcli predict`: batched inference from a trained output directory."""
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated, Literal, Optional
 
 import typer
 
+from bertcli.cli.generate import flag_name, with_settings
+from bertcli.config.runtime import RuntimeOptions
 from bertcli.errors import BertcliError
+from bertcli.tasks.registry import TASKS
 
 
 def _saved_run(model: str) -> dict:
@@ -18,7 +22,19 @@ def _saved_run(model: str) -> dict:
     return yaml.safe_load(run_yaml.read_text()) or {}
 
 
-def predict(
+def _task_options(spec, model: str, given: dict):
+    """The task's predictor options from the flags given; a flag of another task's predictor is an error."""
+    own = {f.name for f in dataclasses.fields(spec.predict_options)}
+    foreign = sorted(k for k, v in given.items() if v is not None and k not in own)
+    if foreign:
+        takes = f": its own are {', '.join(flag_name(n) for n in sorted(own))}" if own else ""
+        raise BertcliError(f"{flag_name(foreign[0])} does not apply to {model}, a `{spec.name}` model{takes}")
+    options = spec.predict_options(**{k: v for k, v in given.items() if k in own})
+    options.check()
+    return options
+
+
+def _predict(
     texts: Annotated[
         Optional[list[str]],
         typer.Argument(
@@ -65,53 +81,8 @@ def predict(
         Optional[str],
         typer.Option(help="Input column with the context (QA).", show_default="the training run's, else context"),
     ] = None,
-    batch_size: Annotated[int, typer.Option(help="Inputs per forward pass (on a GPU, more is faster).")] = 32,
-    top_k: Annotated[
-        Optional[int],
-        typer.Option(
-            help="Classification: also list the k best labels; fill-mask: tokens per [MASK].",
-            show_default="1 for classification, 5 for fill-mask",
-        ),
-    ] = None,
-    max_seq_length: Annotated[
-        Optional[int], typer.Option(help="Truncate longer inputs (with a warning).", show_default="the model's maximum")
-    ] = None,
-    doc_stride: Annotated[
-        Optional[int],
-        typer.Option(
-            help="QA: tokens of overlap between windows of a long context.", show_default="the training run's"
-        ),
-    ] = None,
-    max_answer_length: Annotated[
-        Optional[int], typer.Option(help="QA: longest answer in tokens.", show_default="the training run's")
-    ] = None,
-    null_score_diff_threshold: Annotated[
-        Optional[float],
-        typer.Option(
-            help="QA v2: answer nothing when null score - best span score exceeds this.",
-            show_default="the training run's",
-        ),
-    ] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...")] = "auto",
-    dtype: Annotated[
-        Literal["auto", "float32", "bfloat16", "float16", "mixed"],
-        typer.Option(
-            help="Weights and activations: auto is bfloat16/float16 on a GPU, float32 on the CPU; mixed: matrix "
-            "products in bfloat16, the rest in float32 (fast on CPUs with bfloat16 instructions)."
-        ),
-    ] = "auto",
-    quantize: Annotated[
-        Literal["none", "int8"],
-        typer.Option(
-            help="int8: the encoder's linear layers dynamically quantized (CPU): faster, a little less exact."
-        ),
-    ] = "none",
-    allow_pickle: Annotated[
-        bool,
-        typer.Option(
-            help="Load pickled weights (pytorch_model.bin) when the model has no safetensors; pickles can run code."
-        ),
-    ] = False,
+    runtime: dict = None,
+    options: dict = None,
 ) -> None:
     """Predict with a trained model: the task (classification, question answering, fill-mask) comes from the model.
 
@@ -121,11 +92,11 @@ def predict(
     from bertcli.predict.records import Fields, Writer, input_records
     from bertcli.tasks import registry
 
-    if batch_size < 1:
-        raise BertcliError(f"--batch-size must be at least 1, got {batch_size}")
-    if top_k is not None and top_k < 1:
-        raise BertcliError(f"--top-k must be at least 1, got {top_k}")
-    predictor_class = registry.for_model(model).predictor_class()
+    settings = RuntimeOptions(**runtime)
+    settings.check()
+    spec = registry.for_model(model)
+    task_options = _task_options(spec, model, options)
+    predictor_class = spec.predictor_class()
     run = _saved_run(model)
     given = {"text": text_column, "text_pair": text_pair_column, "question": question_column, "context": context_column}
     keep = predictor_class.outputs if keep_columns else None
@@ -145,22 +116,10 @@ def predict(
 
     from bertcli.predict.base import load_predictor
 
-    options = {
-        **predictor_class.saved_options(run),
-        "device": device,
-        "batch_size": batch_size,
-        "dtype": dtype,
-        "allow_pickle": allow_pickle,
-        "quantize": None if quantize == "none" else quantize,
-    }
-    given_options = {
-        "max_length": max_seq_length,
-        "doc_stride": doc_stride,
-        "max_answer_length": max_answer_length,
-        "null_score_diff_threshold": null_score_diff_threshold,
-        "top_k": top_k,
-    }
-    options.update({k: v for k, v in given_options.items() if v is not None})
+    kwargs = settings.predictor_kwargs()
+    if kwargs["max_length"] is None:  # the training run's, where the predictor keeps it (saved_options)
+        del kwargs["max_length"]
+    options = {**predictor_class.saved_options(run), **kwargs, **task_options.given()}
     predictor = load_predictor(model, **options)
     writer = Writer(output_file, output_format)
     try:
@@ -169,3 +128,10 @@ def predict(
     finally:
         writer.close()
     predictor.warn_truncated()
+
+
+predict = with_settings(
+    _predict,
+    runtime=((RuntimeOptions,), "Runtime", None),
+    options=(tuple(dict.fromkeys(spec.predict_options for spec in TASKS)), "Task options", None),
+)

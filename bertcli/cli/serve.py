@@ -5,22 +5,24 @@ from __future__ import annotations
 import ipaddress
 import os
 import sys
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Optional
 
 import typer
 
+from bertcli.cli.generate import with_settings
+from bertcli.config.runtime import RuntimeOptions
 from bertcli.errors import BertcliError
 
 SERVER, LIMITS, RUNTIME = "Server", "Limits", "Runtime"
 
 
-def serve(
+def _serve(
     model: Annotated[
         str,
         typer.Option(
             "--model",
             "-m",
-            help="A trained output directory (or any BERT model directory). [required]",
+            help="A trained output directory (or any BERT model directory).",
             show_default=False,
             rich_help_panel=SERVER,
         ),
@@ -55,22 +57,7 @@ def serve(
     max_texts: Annotated[int, typer.Option(help="Texts (or questions) per request.", rich_help_panel=LIMITS)] = 256,
     max_chars: Annotated[int, typer.Option(help="Characters per text.", rich_help_panel=LIMITS)] = 20_000,
     max_body_bytes: Annotated[int, typer.Option(help="Bytes per request body.", rich_help_panel=LIMITS)] = 4 << 20,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...", rich_help_panel=RUNTIME)] = "auto",
-    dtype: Annotated[
-        Literal["auto", "float32", "bfloat16", "float16", "mixed"],
-        typer.Option(help="As for predict (/predict) and embed (/embed).", rich_help_panel=RUNTIME),
-    ] = "auto",
-    quantize: Annotated[
-        Literal["none", "int8"],
-        typer.Option(help="int8: the encoder's linear layers dynamically quantized (CPU).", rich_help_panel=RUNTIME),
-    ] = "none",
-    allow_pickle: Annotated[
-        bool,
-        typer.Option(
-            help="Load pickled weights (pytorch_model.bin) when the model has no safetensors; pickles can run code.",
-            rich_help_panel=RUNTIME,
-        ),
-    ] = False,
+    runtime: dict = None,
 ) -> None:
     """Serve a model over HTTP: POST /predict (the records `bertcli predict` writes), POST /embed, GET /health,
     GET /model; OpenAPI at /docs. Concurrent requests are batched together.
@@ -91,6 +78,8 @@ def serve(
     ):
         if value < 1:
             raise BertcliError(f"{name} must be at least 1, got {value}")
+    settings = RuntimeOptions(**runtime)
+    settings.check()
     if max_wait_ms < 0:
         raise BertcliError(f"--max-wait-ms must be zero or positive, got {max_wait_ms}")
     if not _loopback(host):
@@ -114,13 +103,7 @@ def serve(
     from bertcli.tasks import registry
 
     spec = registry.for_model(model)
-    options = {
-        "device": device,
-        "dtype": dtype,
-        "allow_pickle": allow_pickle,
-        "batch_size": max_batch_size,
-        "quantize": None if quantize == "none" else quantize,
-    }
+    options = {**settings.predictor_kwargs(), "batch_size": max_batch_size}
     predictor = load_predictor(model, **options)
     embedder = Embedder(model, **options)
     limits = Limits(max_texts=max_texts, max_chars=max_chars, max_body_bytes=max_body_bytes)
@@ -144,3 +127,6 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+serve = with_settings(_serve, runtime=((RuntimeOptions,), RUNTIME, ("device", "dtype", "quantize", "allow_pickle")))

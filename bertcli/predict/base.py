@@ -120,6 +120,18 @@ class Predictor:
         return columns
 
     @classmethod
+    def accepted_options(cls) -> set[str]:
+        """The keyword options of this predictor: Predictor's and those its subclasses add."""
+        import inspect
+
+        names = set()
+        for klass in cls.__mro__:
+            if "__init__" in vars(klass) and issubclass(klass, Predictor):
+                parameters = inspect.signature(klass.__init__).parameters.values()
+                names |= {p.name for p in parameters if p.kind is p.KEYWORD_ONLY or p.default is not p.empty}
+        return names
+
+    @classmethod
     def saved_options(cls, saved_run: dict) -> dict:
         """Predictor options that follow from how the model was trained (run.yaml); flags override them."""
         return {}
@@ -219,13 +231,12 @@ class Predictor:
 
 
 def load_predictor(model_dir: str, **options) -> Predictor:
-    """The predictor for the model in `model_dir`; `options` that it does not take are ignored."""
-    import inspect
-
+    """The predictor for the model in `model_dir`, with `options` (the runtime's, and those of the task's
+    PredictOptions); one that this predictor does not take is an error, never silently dropped."""
     from bertcli.tasks import registry
 
     predictor = registry.for_model(model_dir).predictor_class()
-    accepted = set(inspect.signature(predictor.__init__).parameters) | set(
-        inspect.signature(Predictor.__init__).parameters
-    )
-    return predictor(model_dir, **{k: v for k, v in options.items() if k in accepted})
+    unknown = sorted(set(options) - predictor.accepted_options())
+    if unknown:
+        raise BertcliError(f"{model_dir}: its predictor ({predictor.__name__}) takes no option '{unknown[0]}'")
+    return predictor(model_dir, **options)

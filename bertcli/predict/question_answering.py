@@ -36,7 +36,8 @@ class QuestionAnsweringPredictor(Predictor):
     @classmethod
     def saved_options(cls, saved_run: dict) -> dict:
         """Windows and span search as the model was trained and evaluated."""
-        options = dict(saved_run.get("options") or {})
+        accepted = cls.accepted_options()
+        options = {k: v for k, v in (saved_run.get("options") or {}).items() if k in accepted}
         options["max_length"] = (saved_run.get("train") or {}).get("max_seq_length")
         return options
 

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from bertcli.config.runtime import PredictOptions, RankedOptions
 from bertcli.errors import BertcliError
 from bertcli.tasks.classification.options import ClassificationData, ClassificationOptions
 from bertcli.tasks.distillation.options import (
@@ -22,7 +23,11 @@ from bertcli.tasks.distillation.options import (
     QuestionAnsweringDistillationOptions,
 )
 from bertcli.tasks.pretraining.options import PretrainingData, PretrainingOptions
-from bertcli.tasks.question_answering.options import QuestionAnsweringData, QuestionAnsweringOptions
+from bertcli.tasks.question_answering.options import (
+    QuestionAnsweringData,
+    QuestionAnsweringOptions,
+    QuestionAnsweringPredictOptions,
+)
 from bertcli.tasks.token_classification.options import TokenClassificationData, TokenClassificationOptions
 
 
@@ -41,6 +46,7 @@ class TaskSpec:
     # task's, as a distilled classifier is read as a classifier)
     model_flag: tuple[tuple[str, ...], str] | None = None  # --model's names and help, where the task means more
     recipes_of: str | None = None  # the task whose recipes it takes as well as its own (distill cls: cls's)
+    predict_options: type = PredictOptions  # the options its predictor takes besides the runtime's (--top-k)
 
     def task_class(self):
         return _load(self.task)
@@ -72,6 +78,7 @@ Examples:
         options=ClassificationOptions,
         task="bertcli.tasks.classification.task:ClassificationTask",
         predictor="bertcli.predict.classification:ClassificationPredictor",
+        predict_options=RankedOptions,
         writes=("BertForSequenceClassification",),
         reads=("ForSequenceClassification",),
     ),
@@ -93,6 +100,7 @@ Examples:
         options=QuestionAnsweringOptions,
         task="bertcli.tasks.question_answering.task:QuestionAnsweringTask",
         predictor="bertcli.predict.question_answering:QuestionAnsweringPredictor",
+        predict_options=QuestionAnsweringPredictOptions,
         writes=("BertForQuestionAnswering",),
         reads=("ForQuestionAnswering",),
     ),
@@ -139,6 +147,7 @@ Examples:
         options=PretrainingOptions,
         task="bertcli.tasks.pretraining.objective:pretraining_task",
         predictor="bertcli.predict.fill_mask:FillMaskPredictor",
+        predict_options=RankedOptions,
         writes=("BertForPreTraining", "BertForMaskedLM", "BertForReplacedTokenDetection"),
         reads=("ForPreTraining", "ForMaskedLM", "ForReplacedTokenDetection"),
     ),
@@ -162,6 +171,7 @@ Examples:
         options=ClassificationDistillationOptions,
         task="bertcli.tasks.distillation.task:ClassificationDistillationTask",
         predictor="bertcli.predict.classification:ClassificationPredictor",
+        predict_options=RankedOptions,
         writes=("BertForSequenceClassification",),
         reads=(),
         recipes_of="cls",
@@ -188,6 +198,7 @@ Example:
         options=QuestionAnsweringDistillationOptions,
         task="bertcli.tasks.distillation.task:QuestionAnsweringDistillationTask",
         predictor="bertcli.predict.question_answering:QuestionAnsweringPredictor",
+        predict_options=QuestionAnsweringPredictOptions,
         writes=("BertForQuestionAnswering",),
         reads=(),
         recipes_of="squad",
@@ -214,6 +225,7 @@ Examples:
         options=GeneralDistillationOptions,
         task="bertcli.tasks.distillation.task:GeneralDistillationTask",
         predictor="bertcli.predict.fill_mask:FillMaskPredictor",
+        predict_options=RankedOptions,
         writes=("BertModel", "BertForMaskedLM"),
         reads=(),
         recipes_of="pretrain",

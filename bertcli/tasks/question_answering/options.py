@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bertcli.config import DataSource, TaskOptions, TrainConfig, setting
+from bertcli.config.runtime import PredictOptions
 from bertcli.errors import BertcliError
 
 
@@ -45,3 +46,18 @@ class QuestionAnsweringOptions(TaskOptions):
                 f"{train.max_seq_length} tokens with questions of up to {self.max_query_length}: "
                 "lower --doc-stride or --max-query-length, or raise --max-seq-length"
             )
+
+
+@dataclass
+class QuestionAnsweringPredictOptions(PredictOptions):
+    """`predict` on a question-answering model: windows and span search; each defaults to the training run's."""
+
+    doc_stride: int | None = setting(
+        help="QA: tokens of overlap between windows of a long context.", default_text="the training run's", at_least=1
+    )
+    max_answer_length: int | None = setting(
+        help="QA: longest answer in tokens.", default_text="the training run's", at_least=1
+    )
+    null_score_diff_threshold: float | None = setting(
+        help="QA v2: answer nothing when null score - best span score exceeds this.", default_text="the training run's"
+    )
