@@ -33,34 +33,34 @@ class RecipeInfo:
 
 
 def list_recipes() -> list[RecipeInfo]:
-    found: dict[str, RecipeInfo] = {}
+    """Every recipe, once per task and name (two tasks may each have an `imdb`)."""
+    found: dict[tuple[str, str], RecipeInfo] = {}
     for root in recipe_dirs():
         for path in sorted(root.glob("*/*.yaml")):
-            name = path.stem
-            if name in found:  # an earlier directory wins
-                continue
             data = load_yaml(path, "recipe")
-            found[name] = RecipeInfo(name, data.get("task", path.parent.name), data.get("description", ""), path)
+            info = RecipeInfo(path.stem, data.get("task", path.parent.name), data.get("description", ""), path)
+            found.setdefault((info.task, info.name), info)  # an earlier directory wins
     return sorted(found.values(), key=lambda r: (r.task, r.name))
 
 
-def find_recipe(name: str) -> Path:
-    """A recipe by name (`sst2`, `cls/sst2`) or by path to a YAML file."""
+def find_recipe(name: str, tasks: tuple[str, ...] = ()) -> Path:
+    """A recipe by name (`sst2`, `cls/sst2`) or by path to a YAML file; of recipes of one name, that of one of
+    `tasks` (the command's own) first."""
     if name.endswith((".yaml", ".yml")) or os.sep in name and Path(name).is_file():
         path = Path(name)
         if not path.is_file():
             raise BertcliError(f"recipe file not found: {name}")
         return path
     stem = name.split("/")[-1]
-    for info in list_recipes():
-        if info.name == stem and (name == stem or name == f"{info.task}/{stem}"):
-            return info.path
-    known = ", ".join(r.name for r in list_recipes())
+    matches = [r for r in list_recipes() if r.name == stem and (name == stem or name == f"{r.task}/{stem}")]
+    if matches:
+        return next((r for r in matches if r.task in tasks), matches[0]).path
+    known = ", ".join(sorted({r.name for r in list_recipes()}))
     raise BertcliError(f"unknown recipe '{name}': choose one of {known} (or give a path to a .yaml file)")
 
 
-def load_recipe(name: str) -> dict:
-    path = find_recipe(name)
+def load_recipe(name: str, tasks: tuple[str, ...] = ()) -> dict:
+    path = find_recipe(name, tasks)
     data = load_yaml(path, "recipe")
     if "task" not in data and path.parent.parent in recipe_dirs():  # recipes/<task>/<name>.yaml
         data["task"] = path.parent.name

@@ -48,8 +48,8 @@ def resolve(
     recipe_name = recipe or file_layer.get("recipe")
     layers = [{"train": spec.options.train_defaults}]
     if recipe_name:
-        recipe_layer = recipes.load_recipe(recipe_name)
-        own = {spec.name, getattr(spec, "recipes_of", None) or spec.name}  # distill cls takes cls's recipes
+        own = (spec.name, getattr(spec, "recipes_of", None) or spec.name)  # distill cls takes cls's recipes
+        recipe_layer = recipes.load_recipe(recipe_name, own)
         if recipe_layer.get("task", spec.name) not in own:
             raise BertcliError(
                 f"recipe '{recipe_name}' is for `{recipe_layer['task']}`, not `{spec.name}`: "
