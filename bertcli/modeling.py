@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 from bertcli.errors import BertcliError
+from bertcli.files import follow_umask
 
 SIZES = {  # name: (layers, hidden)
     "tiny": (2, 128),
@@ -223,5 +224,6 @@ def init_model(
     tokenizer.model_max_length = model.config.max_position_embeddings
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
+    follow_umask(out)
     tokenizer.save_pretrained(out)
     return {"size": size, "vocab_size": len(tokenizer), "parameters": model.num_parameters()}

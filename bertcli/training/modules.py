@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from bertcli.files import follow_umask
 from bertcli.tasks.base import Models
 
 
@@ -46,6 +47,7 @@ class TrainingModule(torch.nn.Module):
             else:
                 directory.mkdir(parents=True, exist_ok=True)
                 save_model(model, str(directory / "model.safetensors"))
+        follow_umask(root)
 
     def load(self, root: Path, device) -> None:
         """The weights that `save` wrote, into these models (shared parameters stay shared)."""
