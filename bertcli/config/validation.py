@@ -21,7 +21,8 @@ def validate(cfg: RunConfig, training: bool = True, check_output: bool = True) -
     d = cfg.data
     if training and not (d.dataset or d.train_file):
         raise BertcliError("no training data: pass --recipe NAME or --train-file FILE (see `bertcli recipes list`)")
-    if not training and d.evaluation_source() is None:
+    held_out_of_nothing = d.evaluation_source() == "held_out" and not (d.train_file or d.dataset)
+    if not training and (d.evaluation_source() is None or held_out_of_nothing):  # evaluate has no --train-file
         raise BertcliError("no evaluation data: pass --validation-file FILE or --recipe NAME")
     # `bertcli evaluate` reads run.yaml, whose training file may have moved since: it needs the file it evaluates on
     needed = training or d.evaluation_source() == "held_out"
