@@ -1,19 +1,15 @@
-"""Shared fixtures: an isolated Hugging Face cache, synthetic data the tests write, a tiny BERT made by
-`bertcli init-model`, and a way to run the CLI in-process and see its exit status and output."""
+"""Shared fixtures: an isolated Hugging Face cache, synthetic data the tests write and a tiny BERT made by
+`bertcli init-model`. Helpers that are not fixtures live in tests/helpers.py, the data in tests/synthetic.py."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import os
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests import synthetic
+from tests.helpers import finetune_sentiment_args, reset_accelerate, run_cli
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -33,61 +29,7 @@ def isolated_hf_cache(tmp_path_factory):
 def fresh_accelerate_state():
     """Accelerate keeps process-wide singletons; each in-process CLI run starts from a clean slate."""
     yield
-    from accelerate.state import AcceleratorState, GradientState
-
-    AcceleratorState._reset_state(True)
-    GradientState._reset_state()
-
-
-@dataclass
-class Result:
-    code: int
-    stdout: str
-    stderr: str
-
-    def metrics(self, out_dir) -> dict:
-        return json.loads((Path(out_dir) / "metrics.json").read_text())
-
-
-def run_cli(*args) -> Result:
-    """Run `bertcli ARGS` in this process through the real entry point (error handling included)."""
-    from bertcli.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    argv = sys.argv
-    sys.argv = ["bertcli", *map(str, args)]
-    code = 0
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            main()
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    finally:
-        sys.argv = argv
-    return Result(code, out.getvalue(), err.getvalue())
-
-
-def run_bertcli(*args, timeout: int = 300, cwd=None) -> Result:
-    """Run `bertcli ARGS` as its own process: where stderr lines and the exit status are the behaviour (in-process,
-    pytest would swallow warnings that a user sees)."""
-    import subprocess
-
-    done = subprocess.run(
-        [sys.executable, "-m", "bertcli", *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=cwd
-    )
-    return Result(done.returncode, done.stdout, done.stderr)
-
-
-def assert_one_line_error(result: Result, *fragments: str) -> str:
-    """Bad input's contract: exit status 2 and one `bertcli: error: ...` line on stderr (so no traceback) that
-    holds each fragment. Returns that line."""
-    assert result.code == 2, (result.code, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("bertcli: error: "), result.stderr
-    assert "Traceback" not in result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
+    reset_accelerate()
 
 
 @pytest.fixture(scope="session")
@@ -114,11 +56,45 @@ def tiny_model(tmp_path_factory, sentiment_data) -> Path:
     return out
 
 
-# Fast settings for the tiny model on the synthetic tasks.
-TINY_TRAINING = ["--lr", "1e-3", "--batch-size", "32", "--logging-steps", "5", "--max-seq-length", "32"]
+@pytest.fixture(scope="session")
+def classifier(tmp_path_factory, tiny_model, sentiment_data) -> Path:
+    """The tiny BERT fine-tuned on the sentiment task (5 epochs at the fast settings; accuracy 1.0), trained once for
+    every test that reads a trained classifier: predict, evaluate, export, serve, embed, a distillation's teacher.
+    No test may write into it."""
+    out = tmp_path_factory.mktemp("classifier") / "sentiment"
+    result = run_cli(*finetune_sentiment_args(tiny_model, out, sentiment_data, epochs=5))
+    assert result.code == 0, result.stderr
+    return out
 
 
-def finetune_tiny_classifier(model, data: dict[str, Path], out, *extra) -> Result:
-    """`bertcli finetune cls` (in process) of `model` on the synthetic sentiment task, with the fast settings."""
-    common = ["--train-file", data["train"], "--validation-file", data["validation"], "--text-column", "sentence"]
-    return run_cli("finetune", "cls", "--model", model, "--output-dir", out, *common, *TINY_TRAINING, *extra)
+@pytest.fixture(scope="session")
+def tiny_tokenizer(tiny_model):
+    """The tiny model's tokenizer (transformers' fast BertTokenizer)."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(tiny_model)
+
+
+@pytest.fixture(scope="session")
+def topic_corpus(tmp_path_factory) -> Path:
+    """Pre-training data: a directory with corpus.txt (300 documents of sentences about one topic each),
+    held-out.txt (40 more) and `tiny`, a random tiny BERT with a WordPiece vocabulary of 300 from the corpus."""
+    root = tmp_path_factory.mktemp("topics")
+    (root / "corpus.txt").write_text(synthetic.corpus(300, seed=1))
+    (root / "held-out.txt").write_text(synthetic.corpus(40, seed=2))
+    result = run_cli(
+        "init-model", root / "tiny", "--size", "tiny", "--corpus", root / "corpus.txt", "--vocab-size", 300
+    )
+    assert result.code == 0, result.stderr
+    return root
+
+
+@pytest.fixture(scope="session")
+def ner_model(tmp_path_factory):
+    """A tiny random BERT whose small vocabulary splits most names into several pieces."""
+    root = tmp_path_factory.mktemp("ner-model")
+    corpus = root / "corpus.txt"
+    corpus.write_text("\n".join(" ".join(row["tokens"]) for row in synthetic.ner(400, seed=9)) + "\n")
+    result = run_cli("init-model", root / "tiny", "--size", "tiny", "--corpus", corpus, "--vocab-size", 120)
+    assert result.code == 0, result.stderr
+    return root / "tiny"

@@ -36,6 +36,19 @@ FILLER = [
 ]
 
 
+# Reviews for a classifier of the sentiment task, with the labels it should give them.
+MIXED = [  # lengths from 2 to ~40 tokens, so length sorting reorders them
+    "the acting was really wonderful",
+    "awful",
+    "overall it felt quite dull and the music and the cast and the script and the ending and the scenes "
+    "and the story seemed very poor",
+    "superb",
+    "the plot was boring",
+    "a lovely film with a great cast",
+]
+MIXED_LABELS = ["positive", "negative", "negative", "positive", "negative", "positive"]
+
+
 def _filler(rng: random.Random, n: int) -> list[str]:
     return [rng.choice(FILLER) for _ in range(n)]
 

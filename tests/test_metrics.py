@@ -1,11 +1,11 @@
-"""The offline metrics against hand-computed values, through the evaluate API."""
+"""The offline metrics against hand-computed values, through the evaluate API, SQuAD's among them."""
 
 import math
 
 import evaluate
 import pytest
 
-from bertcli.metrics import load_metric
+from bertcli.metrics import load_metric, normalize_answer, squad_scores
 
 
 @pytest.mark.parametrize("name", ["accuracy", "f1", "matthews_correlation", "pearson", "spearmanr", "mse", "mae"])
@@ -77,3 +77,53 @@ def test_pearson_and_spearman_with_ties():
     # with x's rank deviations -1.5, -.5, .5, 1.5: covariance 2.25 + .75 = 3 -> 3 / sqrt(5 * 4.5)
     expected = 3.0 / math.sqrt(5 * 4.5)
     assert load_metric("spearmanr").compute(predictions=x, references=y)["spearmanr"] == pytest.approx(expected)
+
+
+# --- SQuAD -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "prediction, golds, exact, f1",
+    [
+        ("The Denver Broncos", ["Denver Broncos"], 1.0, 1.0),  # article
+        ("denver broncos!", ["Denver Broncos"], 1.0, 1.0),  # case and punctuation
+        ("  Denver   Broncos ", ["Denver Broncos"], 1.0, 1.0),  # whitespace
+        ("in 1990", ["1990", "the year 1990"], 0.0, 2 / 3),  # max over golds: P 1/2, R 1
+        ("Broncos", ["Denver Broncos"], 0.0, 2 / 3),  # P 1, R 1/2
+        ("an apple", ["the apple"], 1.0, 1.0),
+        ("", [], 1.0, 1.0),  # v2: no answer, rightly
+        ("Paris", [], 0.0, 0.0),  # v2: answered a question without one
+        ("", ["Paris"], 0.0, 0.0),
+    ],
+)
+def test_squad_scores_match_hand_computed(prediction, golds, exact, f1):
+    assert squad_scores(prediction, golds) == (exact, pytest.approx(f1))
+
+
+def test_normalisation():
+    assert normalize_answer("The  Quick, brown fox!") == "quick brown fox"
+
+
+def test_squad_v2_metric_splits_and_best_threshold():
+    predictions = [  # q1 has an answer, q2 does not
+        {"id": "q1", "prediction_text": "", "no_answer_probability": 1.0},
+        {"id": "q2", "prediction_text": "", "no_answer_probability": 3.0},
+    ]
+    references = [
+        {"id": "q1", "answers": {"text": ["Paris"], "answer_start": [0]}},
+        {"id": "q2", "answers": {"text": [], "answer_start": []}},
+    ]
+    result = load_metric("squad_v2").compute(
+        predictions=predictions, references=references, best_non_null=["Paris", "Rome"]
+    )
+    assert result["exact_match"] == 50.0 and result["HasAns_exact"] == 0.0 and result["NoAns_exact"] == 100.0
+    # answering when the odds are <= 1.0 gets q1 right and keeps q2 empty: 100 with threshold 1.0
+    assert result["best_exact"] == 100.0 and result["best_exact_thresh"] == 1.0
+
+
+def test_v2_best_threshold_gives_the_best_score_when_every_odds_value_is_negative():
+    """Answering nothing is best here; the threshold must then be below every odds value (the official script's
+    0.0 would answer every question)."""
+    references = [{"id": str(i), "answers": {"text": [], "answer_start": []}} for i in range(4)]
+    predictions = [{"id": str(i), "prediction_text": "lima", "no_answer_probability": -5.0 + i} for i in range(4)]
+    scores = load_metric("squad_v2").compute(predictions=predictions, references=references, best_non_null=["lima"] * 4)
+    assert scores["best_f1"] == 100.0 and scores["best_f1_thresh"] < -5.0
+    assert scores["f1"] == 0.0  # at the default threshold 0.0 every question is answered

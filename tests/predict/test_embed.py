@@ -12,8 +12,7 @@ import torch
 from transformers import AutoModel, AutoTokenizer, BertModel
 
 from bertcli.predict.embed import Embedder
-from tests.conftest import assert_one_line_error, run_bertcli
-from tests.predict.test_plain_bert import save_random
+from tests.helpers import assert_one_line_error, run_bertcli, save_random
 
 TEXTS = ["a great film", "the plot was awful and the acting was dull and far too long", "fine", "so so ."]
 

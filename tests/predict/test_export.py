@@ -5,24 +5,14 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 
 import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from tests.conftest import finetune_tiny_classifier, run_bertcli
+from tests.helpers import bertcli_command, jsonl, run_bertcli, run_python
 
 pytest.importorskip("onnxruntime")
-
-
-@pytest.fixture(scope="module")
-def classifier(tmp_path_factory, tiny_model, sentiment_data):
-    out = tmp_path_factory.mktemp("export") / "classifier"
-    result = finetune_tiny_classifier(tiny_model, sentiment_data, out, "--epochs", "3", "--no-report")
-    assert result.code == 0, result.stderr
-    return out
 
 
 def texts(sentiment_data, n=60) -> list[str]:
@@ -32,12 +22,25 @@ def texts(sentiment_data, n=60) -> list[str]:
 def predictions(model, sentences, *extra) -> list[dict]:
     result = run_bertcli("predict", "--model", model, *sentences, *extra)
     assert result.code == 0, result.stderr
-    return [json.loads(line) for line in result.stdout.splitlines()]
+    return jsonl(result.stdout)
 
 
-def test_onnx_export_matches_torch_and_predict_runs_it(classifier, sentiment_data, tmp_path):
-    out = tmp_path / "onnx"
-    result = run_bertcli("export", classifier, out)
+@pytest.fixture(scope="module")
+def onnx_export(classifier, tmp_path_factory):
+    """The classifier exported to ONNX (float32), once for the tests that read the export: (its directory, what
+    `bertcli export` said)."""
+    out = tmp_path_factory.mktemp("export") / "onnx"
+    return out, run_bertcli("export", classifier, out)
+
+
+@pytest.fixture(scope="module")
+def torch_predictions(classifier, sentiment_data) -> list[dict]:
+    """`predict` of the classifier itself (torch, float32) on 60 validation texts: what an export is held to."""
+    return predictions(classifier, texts(sentiment_data))
+
+
+def test_onnx_export_matches_torch_and_predict_runs_it(onnx_export, torch_predictions, sentiment_data):
+    out, result = onnx_export
     assert result.code == 0, result.stderr
     line = result.stdout.strip()
     assert "largest output difference" in line and "argmax agrees 64 of 64" in line, line
@@ -48,22 +51,20 @@ def test_onnx_export_matches_torch_and_predict_runs_it(classifier, sentiment_dat
         "tokenizer.json",
         "tokenizer_config.json",
     ]
-    sentences = texts(sentiment_data)
-    exported, original = predictions(out, sentences), predictions(classifier, sentences)
+    exported, original = predictions(out, texts(sentiment_data)), torch_predictions
     assert [p["label"] for p in exported] == [p["label"] for p in original]
     assert max(abs(a["score"] - b["score"]) for a, b in zip(exported, original)) < 1e-4
     refused = run_bertcli("predict", "--model", out, "fine", "--quantize", "int8")
     assert refused.code == 2 and "bertcli export --int8" in refused.stderr
 
 
-def test_predict_runs_an_exported_classifier_without_importing_torch(classifier, tmp_path):
+def test_predict_runs_an_exported_classifier_without_importing_torch(onnx_export):
     """torch's import is most of a short `predict`'s time; onnxruntime, tokenizers and numpy are enough for an
     exported classifier."""
-    out = tmp_path / "onnx"
-    assert run_bertcli("export", classifier, out).code == 0
-    command = [sys.executable, "-X", "importtime", "-m", "bertcli", "predict", "--model", out, "a wonderful film"]
-    result = subprocess.run(command, capture_output=True, text=True)
-    assert result.returncode == 0 and json.loads(result.stdout)["label"] in {"positive", "negative"}, result.stderr
+    out, exported = onnx_export
+    assert exported.code == 0
+    result = run_python(["-X", "importtime", *bertcli_command("predict", "--model", out, "a wonderful film")[1:]])
+    assert result.code == 0 and json.loads(result.stdout)["label"] in {"positive", "negative"}, result.stderr
     imported = {
         line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time")
     }
@@ -87,9 +88,8 @@ def test_a_classifier_without_label_names_predicts_transformers_default_labels(c
     assert all(abs(a["score"] - b["score"]) < 1e-4 for a, b in zip(exported, original))
 
 
-def test_int8_export_and_int8_predict_stay_close_to_float32(classifier, sentiment_data, tmp_path):
-    sentences = texts(sentiment_data)
-    original = predictions(classifier, sentences)
+def test_int8_export_and_int8_predict_stay_close_to_float32(classifier, sentiment_data, torch_predictions, tmp_path):
+    sentences, original = texts(sentiment_data), torch_predictions
     int8 = predictions(classifier, sentences, "--quantize", "int8")
     assert sum(a["label"] == b["label"] for a, b in zip(int8, original)) >= 0.95 * len(sentences)
     assert max(abs(a["score"] - b["score"]) for a, b in zip(int8, original)) < 0.1

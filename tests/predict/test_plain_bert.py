@@ -2,15 +2,12 @@
 fallback to transformers for what it does not cover, and a `predict` that never imports the model classes."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
 from transformers import (
     AutoTokenizer,
-    BertConfig,
     BertForMaskedLM,
     BertForPreTraining,
     BertForQuestionAnswering,
@@ -19,6 +16,7 @@ from transformers import (
 
 from bertcli.predict import plain_bert
 from bertcli.predict.tokenizer import load_tokenizer
+from tests.helpers import run_python, save_random
 
 HEADS = {  # model class -> the predictor task plain_bert serves it for
     BertForSequenceClassification: "classification",
@@ -28,21 +26,6 @@ HEADS = {  # model class -> the predictor task plain_bert serves it for
 }
 TEXTS = ["a great film", "the plot was awful and the acting was dull and far too long", "fine"]
 PAIRS = ["is it good ?", "what was the plot like ?", "really ?"]
-
-
-def save_random(model_class, directory, tiny_model, **config_changes):
-    """A model of `model_class` in the tiny model's shape with every weight perturbed (so that a LayerNorm weight
-    taken for its bias, say, changes the logits), saved with the tiny model's tokenizer."""
-    labels = 3 if model_class is BertForSequenceClassification else 2  # QA: start and end
-    config = BertConfig.from_pretrained(tiny_model, num_labels=labels, **config_changes)
-    torch.manual_seed(0)
-    model = model_class(config)
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.add_(0.05 * torch.randn_like(parameter))
-    model.save_pretrained(directory)
-    AutoTokenizer.from_pretrained(tiny_model).save_pretrained(directory)
-    return model.eval()
 
 
 @pytest.mark.parametrize("model_class", list(HEADS), ids=lambda c: c.__name__)
@@ -113,8 +96,8 @@ def test_predict_does_not_import_transformers(tiny_model, tmp_path):
         f"results = list(load_predictor({str(tmp_path)!r}).predict([{{'text': 'a great film'}}]))\n"
         "print(json.dumps({'labels': [r['label'] for r in results], 'transformers': 'transformers' in sys.modules}))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
+    done = run_python(["-c", code], timeout=120)
+    assert done.code == 0, done.stderr
     result = json.loads(done.stdout.splitlines()[-1])
     assert result["labels"][0] in {"LABEL_0", "LABEL_1", "LABEL_2"}
     assert result["transformers"] is False

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY_TRAINING, finetune_tiny_classifier, run_bertcli, run_cli
+from tests.helpers import finetune_sentiment_args, read_log, run_bertcli, run_cli
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -25,9 +25,7 @@ def runs(tmp_path_factory, tiny_model, sentiment_data) -> list[Path]:
     outs = []
     for lr in ("1e-3", "3e-4"):
         out = root / f"lr{lr}"
-        result = finetune_tiny_classifier(
-            tiny_model, sentiment_data, out, "--max-steps", "40", "--eval-steps", "10", "--lr", lr
-        )
+        result = run_cli(*finetune_sentiment_args(tiny_model, out, sentiment_data, max_steps=40, eval_steps=10, lr=lr))
         assert result.code == 0, result.stderr
         outs.append(out)
     return outs
@@ -46,8 +44,7 @@ def test_training_writes_a_report_with_every_curve_and_the_confusion_matrix(runs
     out = runs[0]
     page = (out / "report.html").read_text()
     drawn = charts(page)
-    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
-    trained = [r for r in log if "loss" in r]
+    trained = [r for r in read_log(out) if "loss" in r]
     assert drawn["training loss"] == [len(trained)] and drawn["learning rate"] == [len(trained)]
     assert drawn["evaluation accuracy"] == [4] and drawn["evaluation loss"] == [4]  # steps 10, 20, 30, 40
     evaluation = json.loads((out / "evaluation.json").read_text())
@@ -66,24 +63,7 @@ def test_several_runs_overlay_their_curves_and_mark_what_differs(runs, tmp_path)
 
 
 def test_no_report_when_asked(tiny_model, sentiment_data, tmp_path):
-    result = run_cli(
-        "finetune",
-        "cls",
-        "--model",
-        tiny_model,
-        "--output-dir",
-        tmp_path / "out",
-        "--train-file",
-        sentiment_data["train"],
-        "--validation-file",
-        sentiment_data["validation"],
-        "--text-column",
-        "sentence",
-        *TINY_TRAINING,
-        "--max-steps",
-        "2",
-        "--no-report",
-    )
+    result = run_cli(*finetune_sentiment_args(tiny_model, tmp_path / "out", sentiment_data, max_steps=2, report=False))
     assert result.code == 0, result.stderr
     assert not (tmp_path / "out" / "report.html").exists() and (tmp_path / "out" / "metrics.json").exists()
 

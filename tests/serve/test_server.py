@@ -9,7 +9,6 @@ import json
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -17,18 +16,10 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import finetune_tiny_classifier, run_bertcli
+from tests.helpers import jsonl, run_bertcli, start_bertcli
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
-
-
-@pytest.fixture(scope="module")
-def classifier(tmp_path_factory, tiny_model, sentiment_data):
-    out = tmp_path_factory.mktemp("serve") / "classifier"
-    result = finetune_tiny_classifier(tiny_model, sentiment_data, out, "--epochs", "3")
-    assert result.code == 0, result.stderr
-    return out
 
 
 def free_port() -> int:
@@ -40,11 +31,8 @@ def free_port() -> int:
 @contextlib.contextmanager
 def server(model, *args):
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bertcli", "serve", "--model", str(model), "--port", str(port), *map(str, args)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    process = start_bertcli(
+        "serve", "--model", model, "--port", port, *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -81,7 +69,7 @@ TEXTS = ["a great film", "dull and awful", "the acting was wonderful", "a poor a
 
 def test_serves_the_labels_predict_gives_and_embeddings(classifier):
     predicted = run_bertcli("predict", "--model", classifier, *TEXTS)
-    expected = [json.loads(line) for line in predicted.stdout.splitlines()]
+    expected = jsonl(predicted.stdout)
     with server(classifier) as (url, _):
         status, body = call(url, "/predict", {"texts": TEXTS})
         assert status == 200 and [p["label"] for p in body["predictions"]] == [e["label"] for e in expected]
@@ -154,22 +142,16 @@ def test_an_api_key_guards_every_route_but_health(classifier, monkeypatch):
 
 def test_listening_beyond_loopback_warns(classifier):
     port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bertcli",
-            "serve",
-            "--model",
-            str(classifier),
-            "--host",
-            "0.0.0.0",
-            "--port",
-            str(port),
-        ],
+    process = start_bertcli(
+        "serve",
+        "--model",
+        classifier,
+        "--host",
+        "0.0.0.0",
+        "--port",
+        port,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
     )
     try:
         line = process.stderr.readline()

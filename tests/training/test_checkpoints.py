@@ -1,9 +1,10 @@
-"""Checkpoint discovery and rotation."""
+"""Checkpoints: discovery and rotation, and each one a model directory transformers loads."""
 
 import pytest
 
 from bertcli.errors import BertcliError
 from bertcli.training.checkpoints import Checkpointer, list_checkpoints
+from tests.helpers import finetune_sentiment_args, run_cli
 
 
 class _Accelerator:
@@ -40,3 +41,16 @@ def test_resume_auto_takes_the_latest_and_a_path_must_be_a_checkpoint(tmp_path):
     assert checkpointer.resolve("auto").name == "step-15"
     with pytest.raises(BertcliError, match="not a bertcli checkpoint"):
         checkpointer.resolve(str(tmp_path / "step-5"))  # no trainer_state.json
+
+
+def test_checkpoint_is_a_loadable_model_dir(tmp_path, tiny_model, sentiment_data):
+    from transformers import AutoModelForSequenceClassification
+
+    out = tmp_path / "ckpt"
+    result = run_cli(*finetune_sentiment_args(tiny_model, out, sentiment_data, max_steps=4, save_steps=2))
+    assert result.code == 0, result.stderr
+    step2 = out / "checkpoints" / "step-2"
+    assert (step2 / "trainer_state.json").is_file() and (step2 / "optimizer.bin").is_file()
+    model = AutoModelForSequenceClassification.from_pretrained(step2)
+    assert model.config.num_labels == 2
+    assert not list((out / "checkpoints").glob(".*tmp"))  # no half-written checkpoint left behind

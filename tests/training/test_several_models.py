@@ -4,18 +4,14 @@ shared parameter stays one parameter after a checkpoint round trip; every traine
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 import torch
 from safetensors.torch import load_file
 
-from bertcli.config import resolve
 from bertcli.tasks import registry
 from bertcli.tasks.base import Models
 from bertcli.tasks.classification.task import ClassificationTask
-from bertcli.training.setup import set_up
-from bertcli.training.trainer import Trainer
+from tests.helpers import SHORT_RUN, assert_same_weights, fit, spec_for
 
 
 class FrozenTeacherTask(ClassificationTask):
@@ -47,64 +43,25 @@ class SharedTwinTask(ClassificationTask):
         return models["model"](**batch).loss + models["twin"](**batch).loss
 
 
-def spec_for(task_class) -> registry.TaskSpec:
-    return dataclasses.replace(registry.get("cls"), task=f"{__name__}:{task_class.__name__}")
-
-
-def fit(spec, out, tiny_model, data, **train) -> Trainer:
-    from accelerate.state import AcceleratorState, GradientState
-
-    AcceleratorState._reset_state(True)
-    GradientState._reset_state()
-    flags = {
-        "model": str(tiny_model),
-        "output_dir": str(out),
-        "data": {
-            "train_file": str(data["train"]),
-            "validation_file": str(data["validation"]),
-            "text_column": "sentence",
-        },
-        "train": {
-            "max_steps": 12,
-            "save_steps": 4,
-            "save_total_limit": None,
-            "eval_steps": 6,
-            "lr": 1e-3,
-            "batch_size": 32,
-            "max_seq_length": 32,
-            "logging_steps": 1,
-            "warmup_ratio": 0.1,
-            **train,
-        },
-    }
-    trainer = Trainer(set_up(resolve(spec, None, None, flags), spec, training=True))
-    trainer.fit()
-    trainer.module = trainer.accelerator.unwrap_model(trainer.module)
-    return trainer
-
-
-def assert_same_weights(a, b) -> None:
-    got, expected = load_file(a / "model.safetensors"), load_file(b / "model.safetensors")
-    assert got.keys() == expected.keys()
-    for name in expected:
-        assert torch.equal(got[name], expected[name]), name
+def short_run(spec, out, tiny_model, data, **train):
+    return fit(spec, tiny_model, out, data, **{**SHORT_RUN, **train})
 
 
 def test_a_frozen_teacher_shapes_the_loss_stays_frozen_and_resumes_bit_for_bit(tmp_path, tiny_model, sentiment_data):
     spec = spec_for(FrozenTeacherTask)
-    whole = fit(spec, tmp_path / "whole", tiny_model, sentiment_data)
+    whole = short_run(spec, tmp_path / "whole", tiny_model, sentiment_data)
     teacher = whole.module.frozen["teacher"]
     assert not teacher.training and not any(p.requires_grad for p in teacher.parameters())
     in_optimizer = {id(p) for group in whole.optimizer.param_groups for p in group["params"]}
     assert not in_optimizer & {id(p) for p in teacher.parameters()}
     assert sorted(p.name for p in (tmp_path / "whole").iterdir() if p.is_dir()) == ["checkpoints"]  # not saved
     # the teacher changes the loss: the same run without it ends elsewhere
-    plain = fit(registry.get("cls"), tmp_path / "plain", tiny_model, sentiment_data)
+    plain = short_run(registry.get("cls"), tmp_path / "plain", tiny_model, sentiment_data)
     assert plain.state.step == 12
     with pytest.raises(AssertionError):
         assert_same_weights(tmp_path / "plain", tmp_path / "whole")
 
-    fit(
+    short_run(
         spec,
         tmp_path / "resumed",
         tiny_model,
@@ -118,7 +75,7 @@ def test_two_trained_models_share_a_parameter_through_a_checkpoint(tmp_path, tin
     from transformers import AutoModelForSequenceClassification
 
     spec = spec_for(SharedTwinTask)
-    whole = fit(spec, tmp_path / "whole", tiny_model, sentiment_data)
+    whole = short_run(spec, tmp_path / "whole", tiny_model, sentiment_data)
     model, twin = whole.module.trained["model"], whole.module.trained["twin"]
     shared = model.bert.embeddings.word_embeddings.weight
     assert twin.bert.embeddings.word_embeddings.weight is shared
@@ -136,7 +93,7 @@ def test_two_trained_models_share_a_parameter_through_a_checkpoint(tmp_path, tin
     start = AutoModelForSequenceClassification.from_pretrained(tiny_model).bert.embeddings.word_embeddings.weight
     assert not torch.equal(embeddings, start)  # trained
 
-    resumed = fit(
+    resumed = short_run(
         spec,
         tmp_path / "resumed",
         tiny_model,
@@ -154,45 +111,11 @@ def test_a_resumed_run_replaces_every_saved_model(tmp_path, tiny_model, sentimen
 
     spec = spec_for(SharedTwinTask)
     out = tmp_path / "out"
-    fit(spec, out, tiny_model, sentiment_data)
+    short_run(spec, out, tiny_model, sentiment_data)
     first = load_file(out / "twin" / "model.safetensors")
     inode = os.stat(out / "twin" / "model.safetensors").st_ino
-    fit(spec, out, tiny_model, sentiment_data, resume_from_checkpoint=str(out / "checkpoints" / "step-4"))
+    short_run(spec, out, tiny_model, sentiment_data, resume_from_checkpoint=str(out / "checkpoints" / "step-4"))
     assert os.stat(out / "twin" / "model.safetensors").st_ino != inode  # written anew ...
     again = load_file(out / "twin" / "model.safetensors")
     assert all(torch.equal(first[k], again[k]) for k in first)  # ... with the same weights
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["checkpoints", "twin"]
-
-
-class ScriptedMetricTask(ClassificationTask):
-    """Accuracy as scripted, one value per evaluation, so that the best evaluation is known in advance."""
-
-    script = [0.2, 0.9, 0.5, 0.4, 0.9]
-
-    def compute_metrics(self, outputs, data):
-        metrics, predictions = super().compute_metrics(outputs, data)
-        self.calls = getattr(self, "calls", 0) + 1
-        return {**metrics, "accuracy": self.script[self.calls - 1]}, predictions
-
-
-def test_load_best_model_at_end_saves_the_best_evaluations_model(tmp_path, tiny_model, sentiment_data):
-    import json
-
-    out = tmp_path / "out"
-    fit(
-        spec_for(ScriptedMetricTask),
-        out,
-        tiny_model,
-        sentiment_data,
-        max_steps=8,
-        eval_steps=2,
-        save_steps=2,
-        load_best_model_at_end=True,
-    )
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["best_step"] == 4 and metrics["model_step"] == 4 and metrics["train_steps"] == 8
-    assert metrics["accuracy"] == 0.9  # the saved model's evaluation, not the last one's (0.4)
-    assert_same_weights(out, out / "checkpoints" / "step-4")
-    assert_same_weights(out / "checkpoints" / "best", out / "checkpoints" / "step-4")
-    with pytest.raises(AssertionError):
-        assert_same_weights(out, out / "checkpoints" / "step-6")  # a later model, not the one saved

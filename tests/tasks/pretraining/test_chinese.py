@@ -1,6 +1,6 @@
-"""Chinese: a vocabulary that keeps every character a corpus has, and whole-word masking over jieba's words (a
-Chinese word is several character tokens; masking one character of 北京 lets the model read the answer off the
-other)."""
+"""Chinese pre-training: whole-word masking over jieba's words (a Chinese word is several character tokens; masking
+one character of 北京 lets the model read the answer off the other). The vocabulary that keeps every character of a
+corpus: tests/cli/test_init_model.py."""
 
 import json
 import random
@@ -11,7 +11,7 @@ import torch
 from bertcli.config import resolve
 from bertcli.tasks import registry
 from bertcli.tasks.pretraining.task import PretrainingTask
-from tests.conftest import assert_one_line_error, run_bertcli, run_cli
+from tests.helpers import assert_one_line_error, metrics, run_bertcli, run_cli, training_args
 
 WORDS = ["中国", "北京", "上海", "人民", "银行", "发布", "报告", "我们", "今天", "天气", "非常", "经济", "发展", "学生"]
 WORDS += ["老师", "学校", "公司", "市场", "政府", "问题", "工作", "时间", "社会", "研究", "技术", "电影", "朋友"]
@@ -36,23 +36,6 @@ def chinese_corpus(tmp_path_factory):
     result = run_cli("init-model", root / "tiny", "--size", "tiny", "--corpus", corpus, "--vocab-size", 200)
     assert result.code == 0, result.stderr
     return corpus, root / "tiny"
-
-
-def test_every_chinese_character_of_the_corpus_is_a_token_of_its_own(tmp_path):
-    """1,500 distinct ideographs, each seen once, beside English: none becomes [UNK] (the WordPiece trainer's
-    default alphabet holds 1,000 characters), and English is still cut into WordPiece pieces."""
-    from transformers import AutoTokenizer
-
-    rare = "".join(chr(0x4E00 + 7 * k) for k in range(1500))
-    english = "the unbelievable pretraining of transformers runs unbelievably well . " * 50
-    corpus = tmp_path / "corpus.txt"
-    corpus.write_text("\n".join(rare[i : i + 30] + " " + english for i in range(0, len(rare), 30)) + "\n")
-    result = run_cli("init-model", tmp_path / "m", "--size", "tiny", "--corpus", corpus, "--vocab-size", 2500)
-    assert result.code == 0, result.stderr
-    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "m")
-    assert tokenizer.tokenize(rare) == list(rare)
-    assert tokenizer.tokenize("中") == ["[UNK]"]  # 0x4E2D: not in the corpus
-    assert any(p.startswith("##") for p in tokenizer.tokenize("pretrainings unbelievable"))
 
 
 def segmented_instances(corpus, model, **options):
@@ -119,10 +102,11 @@ def test_pretraining_with_jieba_whole_word_masking_learns(chinese_corpus, tmp_pa
     corpus, model = chinese_corpus
 
     def pretrain(out, *extra):
-        args = ["pretrain", "-m", model, "-o", out, "--train-file", corpus, "--no-nsp", "--whole-word-masking"]
-        result = run_cli(*args, "--word-segmenter", "jieba", "--max-seq-length", "48", "--batch-size", "16", *extra)
+        masking = {"nsp": False, "whole_word_masking": True, "word_segmenter": "jieba"}
+        args = training_args("pretrain", model, out, corpus, None, *extra, **masking, max_seq_length=48, batch_size=16)
+        result = run_cli(*args)
         assert result.code == 0, result.stderr
-        return result.metrics(out)
+        return metrics(out)
 
     untrained = pretrain(tmp_path / "untrained", "--max-steps", "1", "--lr", "1e-9")
     trained = pretrain(tmp_path / "trained", "--max-steps", "120", "--lr", "1e-3")

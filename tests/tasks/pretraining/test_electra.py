@@ -1,9 +1,9 @@
-"""ELECTRA pre-training (`--objective electra`), span masking and HTML cleaning of pre-training text.
+"""ELECTRA pre-training (`--objective electra`).
 
 The generator's samples go exactly where the masks are; the replaced-token labels count a sample equal to the
 original as original; sampling follows the generator's distribution; the shared embeddings stay one parameter
 through a checkpoint and an exact resume; the discriminator loads as a classifier and the generator as a fill-mask
-pipeline; span lengths follow SpanBERT's distribution; a tiny ELECTRA run learns to spot replaced tokens.
+pipeline; a tiny ELECTRA run learns to spot replaced tokens. (Span masking: test_masking.py.)
 """
 
 from __future__ import annotations
@@ -14,11 +14,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from bertcli.tasks.pretraining.documents import _row_sentences, text_file_documents
 from bertcli.tasks.pretraining.electra import generator_config, replace_masked, sample
-from bertcli.tasks.pretraining.masking import SPAN_LENGTHS, Masker
-from tests import synthetic
-from tests.conftest import assert_one_line_error, run_bertcli, run_cli
+from tests.helpers import assert_one_line_error, metrics, run_bertcli, run_cli, training_args
 
 
 def test_samples_replace_exactly_the_masked_positions_and_labels_count_equal_samples_as_original():
@@ -53,47 +50,17 @@ def test_sampling_follows_the_generator_distribution():
     assert sample(torch.tensor([[-1e4, 5.0, -1e4]]), torch.tensor([0.999999])).item() == 1
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    root = tmp_path_factory.mktemp("electra")
-    (root / "corpus.txt").write_text(synthetic.corpus(300, seed=1))
-    (root / "held-out.txt").write_text(synthetic.corpus(40, seed=2))
-    assert (
-        run_cli(
-            "init-model", root / "tiny", "--size", "tiny", "--corpus", root / "corpus.txt", "--vocab-size", 300
-        ).code
-        == 0
-    )
-    return root
-
-
 def electra(corpus, out, *extra):
-    result = run_cli(
-        "pretrain",
-        "--model",
-        corpus / "tiny",
-        "--output-dir",
-        out,
-        "--objective",
-        "electra",
-        "--train-file",
-        corpus / "corpus.txt",
-        "--validation-file",
-        corpus / "held-out.txt",
-        "--max-seq-length",
-        "64",
-        "--batch-size",
-        "32",
-        "--no-report",
-        *extra,
-    )
+    data = (corpus / "corpus.txt", corpus / "held-out.txt")
+    settings = {"objective": "electra", "max_seq_length": 64, "batch_size": 32, "report": False}
+    result = run_cli(*training_args("pretrain", corpus / "tiny", out, *data, *extra, **settings))
     assert result.code == 0, result.stderr
-    return result.metrics(out)
+    return metrics(out)
 
 
-def test_a_tiny_electra_run_learns_to_spot_replaced_tokens(corpus, tmp_path):
-    untrained = electra(corpus, tmp_path / "untrained", "--max-steps", "1", "--lr", "1e-9")
-    trained = electra(corpus, tmp_path / "trained", "--max-steps", "150", "--lr", "1e-3", "--save-steps", "0")
+def test_a_tiny_electra_run_learns_to_spot_replaced_tokens(topic_corpus, tmp_path):
+    untrained = electra(topic_corpus, tmp_path / "untrained", "--max-steps", "1", "--lr", "1e-9")
+    trained = electra(topic_corpus, tmp_path / "trained", "--max-steps", "150", "--lr", "1e-3", "--save-steps", "0")
     # better than knowing the replaced share alone: the discriminator tells replaced tokens from original ones
     assert trained["rtd_loss"] < trained["rtd_prior_loss"] - 0.005, trained
     assert trained["rtd_accuracy"] >= 1 - trained["replaced_share"]  # never worse than calling all original
@@ -103,13 +70,13 @@ def test_a_tiny_electra_run_learns_to_spot_replaced_tokens(corpus, tmp_path):
         assert name in trained
 
 
-def test_outputs_load_as_a_classifier_and_a_fill_mask_generator_and_resume_exactly(corpus, tmp_path):
+def test_outputs_load_as_a_classifier_and_a_fill_mask_generator_and_resume_exactly(topic_corpus, tmp_path):
     from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
     args = ("--max-steps", "6", "--save-steps", "3", "--eval-steps", "6", "--lr", "1e-3", "--save-total-limit", "2")
-    electra(corpus, tmp_path / "whole", *args)
+    electra(topic_corpus, tmp_path / "whole", *args)
     electra(
-        corpus,
+        topic_corpus,
         tmp_path / "resumed",
         *args,
         "--resume-from-checkpoint",
@@ -144,7 +111,7 @@ def test_outputs_load_as_a_classifier_and_a_fill_mask_generator_and_resume_exact
     assert_one_line_error(refused, "ELECTRA discriminator", "generator")
 
 
-def test_shared_embeddings_stay_shared_after_a_checkpoint_round_trip(corpus, tmp_path):
+def test_shared_embeddings_stay_shared_after_a_checkpoint_round_trip(topic_corpus, tmp_path):
     from transformers import AutoTokenizer
 
     from bertcli.config import resolve
@@ -154,12 +121,16 @@ def test_shared_embeddings_stay_shared_after_a_checkpoint_round_trip(corpus, tmp
     from bertcli.training.modules import TrainingModule
 
     spec = registry.get("pretrain")
-    flags = {"model": str(corpus / "tiny"), "output_dir": str(tmp_path / "o"), "options": {"objective": "electra"}}
-    cfg = resolve(spec, None, None, {**flags, "data": {"train_file": str(corpus / "corpus.txt")}})
+    flags = {
+        "model": str(topic_corpus / "tiny"),
+        "output_dir": str(tmp_path / "o"),
+        "options": {"objective": "electra"},
+    }
+    cfg = resolve(spec, None, None, {**flags, "data": {"train_file": str(topic_corpus / "corpus.txt")}})
     from transformers import AutoConfig
 
     task = pretraining_task(
-        cfg, AutoTokenizer.from_pretrained(corpus / "tiny"), AutoConfig.from_pretrained(corpus / "tiny")
+        cfg, AutoTokenizer.from_pretrained(topic_corpus / "tiny"), AutoConfig.from_pretrained(topic_corpus / "tiny")
     )
     module = TrainingModule(task, task.build_models(TaskData(None, None)))
     module.save(tmp_path / "saved")
@@ -181,68 +152,6 @@ def test_shared_embeddings_stay_shared_after_a_checkpoint_round_trip(corpus, tmp
     assert width == discriminator.config.hidden_size // 4 or generator.config.num_attention_heads == 1
 
 
-def test_span_lengths_follow_spanbert_distribution(tiny_model):
-    """On long rows of one-token words with a small budget (spans rarely touch), the masked runs' lengths follow
-    the geometric distribution (p 0.2) cut at 10 words: mean 3.8."""
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
-    words = [
-        i for t, i in tokenizer.get_vocab().items() if not t.startswith("##") and i not in tokenizer.all_special_ids
-    ]
-    g = torch.Generator().manual_seed(0)
-    ids = torch.tensor(words)[torch.randint(len(words), (60, 1000), generator=g)]
-    ids[:, 0], ids[:, -1] = tokenizer.cls_token_id, tokenizer.sep_token_id
-    masker = Masker(tokenizer, 0.04, "span")
-    corrupted, labels = masker(ids, torch.ones_like(ids), g)
-    chosen = labels != -100
-    assert abs(chosen.sum().item() / (60 * 998) - 0.04) < 0.002  # the budget
-    runs = []
-    for row in chosen.int().tolist():
-        length = 0
-        for c in row + [0]:
-            if c:
-                length += 1
-            elif length:
-                runs.append(length)
-                length = 0
-    observed = torch.bincount(torch.tensor(runs), minlength=12)[1:11].double() / len(runs)
-    assert len(runs) > 500 and sum(r > 10 for r in runs) < 0.02 * len(runs)  # two spans that touch are one run: rare
-    assert abs(sum(runs) / len(runs) - 3.8) < 0.35, sum(runs) / len(runs)
-    assert torch.allclose(observed, SPAN_LENGTHS, atol=0.04), (observed, SPAN_LENGTHS)
-    # 80/10/10 per span: a span is masked, replaced or kept as a whole
-    masked = (corrupted == tokenizer.mask_token_id) & chosen
-    assert abs(masked.sum().item() / chosen.sum().item() - 0.8) < 0.05
-
-
-def test_span_masking_keeps_words_whole(tiny_model):
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
-    text = " ".join(["unbelievably wonderful captainship harbourmaster"] * 20)
-    ids = torch.tensor([tokenizer(text, truncation=True, max_length=128)["input_ids"]] * 50)
-    continuation = torch.tensor([t.startswith("##") for t in tokenizer.convert_ids_to_tokens(ids[0])])
-    assert continuation.any()  # the test's words are cut into pieces
-    _, labels = Masker(tokenizer, 0.15, "span")(ids, torch.ones_like(ids), torch.Generator().manual_seed(3))
-    chosen = labels != -100
-    # a piece is chosen exactly when the piece before it (same word) is
-    inside = continuation[1:]
-    assert torch.equal(chosen[:, 1:][:, inside], chosen[:, :-1][:, inside])
-
-
-def test_html_line_breaks_are_line_breaks_not_documents(tmp_path):
-    review = "A fine film.<br /><br />The cast &amp; crew shine<br/>and <i>never</i> falter"
-    assert _row_sentences(review, clean_html=True) == ["A fine film.", "The cast & crew shine", "and never falter"]
-    assert "<br />" in " ".join(_row_sentences(review))  # only with the option
-    path = tmp_path / "reviews.txt"
-    path.write_text(f"{review}\n<br />\nSecond line of the first.\n\nAnother review.\n")
-    documents = [d["sentences"] for d in text_file_documents(str(path), clean_html=True)]
-    assert documents == [
-        ["A fine film.", "The cast & crew shine", "and never falter", "Second line of the first."],
-        ["Another review."],
-    ]
-
-
 def test_generator_size_scales_width_and_heads_and_generator_layers_sets_its_depth():
     from transformers import BertConfig
 
@@ -255,8 +164,8 @@ def test_generator_size_scales_width_and_heads_and_generator_layers_sets_its_dep
 
 
 @pytest.mark.parametrize("flag, value", [("--generator-size", "1.5"), ("--generator-layers", "0")])
-def test_electra_flags_are_checked(corpus, tmp_path, flag, value):
-    common = ["-m", corpus / "tiny", "-o", tmp_path / "o", "--train-file", corpus / "corpus.txt"]
+def test_electra_flags_are_checked(topic_corpus, tmp_path, flag, value):
+    common = ["-m", topic_corpus / "tiny", "-o", tmp_path / "o", "--train-file", topic_corpus / "corpus.txt"]
     result = run_bertcli("pretrain", *common, "--objective", "electra", flag, value)
     assert_one_line_error(result, flag)
     assert not (tmp_path / "o").exists()  # refused before anything is written

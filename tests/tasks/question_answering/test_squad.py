@@ -1,4 +1,5 @@
-"""Question answering: windows and offsets, span post-processing, SQuAD metrics, and end-to-end training."""
+"""Question answering: windows and offsets, span post-processing, SQuAD files, and end-to-end training through the
+CLI (SQuAD's metrics: tests/test_metrics.py)."""
 
 import json
 
@@ -6,7 +7,6 @@ import numpy as np
 import pytest
 import yaml
 
-from bertcli.metrics import load_metric, normalize_answer, squad_scores
 from bertcli.tasks.question_answering.squad import (
     SpanSettings,
     Windowing,
@@ -17,14 +17,7 @@ from bertcli.tasks.question_answering.squad import (
     read_squad_json,
 )
 from tests import synthetic
-from tests.conftest import run_cli
-
-
-@pytest.fixture(scope="module")
-def qa_tokenizer(tiny_model):
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(tiny_model)
+from tests.helpers import run_cli, training_args
 
 
 # --- windows and offsets -----------------------------------------------------------------------------------
@@ -45,15 +38,15 @@ def round_trip(tokenizer, rows, windowing):
     return features, found
 
 
-def test_answers_round_trip_exactly_through_windows_and_offsets(qa_tokenizer):
+def test_answers_round_trip_exactly_through_windows_and_offsets(tiny_tokenizer):
     rows = synthetic.qa(40, seed=7)
-    _, found = round_trip(qa_tokenizer, rows, Windowing(max_length=64, doc_stride=16, max_query_length=16))
+    _, found = round_trip(tiny_tokenizer, rows, Windowing(max_length=64, doc_stride=16, max_query_length=16))
     assert set(found) == {r["id"] for r in rows}  # every answer lands in at least one window
     for row in rows:
         assert set(found[row["id"]]) == {row["answers"]["text"][0]}
 
 
-def test_long_unicode_contexts_split_into_overlapping_windows(qa_tokenizer):
+def test_long_unicode_contexts_split_into_overlapping_windows(tiny_tokenizer):
     filler = "the café in zürich served crème brûlée to naïve visitors from são paulo . " * 30
     context = filler + "the answer is señor müller 東京 . " + filler
     start = context.index("señor müller 東京")
@@ -64,7 +57,7 @@ def test_long_unicode_contexts_split_into_overlapping_windows(qa_tokenizer):
         "answers": {"text": ["señor müller 東京"], "answer_start": [start]},
     }
     windowing = Windowing(max_length=96, doc_stride=32, max_query_length=16)
-    features, found = round_trip(qa_tokenizer, [row], windowing)
+    features, found = round_trip(tiny_tokenizer, [row], windowing)
     assert len(features["input_ids"]) >= 5
     assert set(found["u1"]) == {"señor müller 東京"}
     # consecutive windows overlap by doc_stride context tokens
@@ -74,9 +67,9 @@ def test_long_unicode_contexts_split_into_overlapping_windows(qa_tokenizer):
     assert first_ctx[-32:] == second_ctx[:32]
 
 
-def test_questions_are_cut_to_max_query_length(qa_tokenizer):
+def test_questions_are_cut_to_max_query_length(tiny_tokenizer):
     question = " ".join(["where"] * 100) + " ?"
-    features = make_features(qa_tokenizer, [question], ["paris is nice ."], Windowing(64, 8, 10))
+    features = make_features(tiny_tokenizer, [question], ["paris is nice ."], Windowing(64, 8, 10))
     assert features["token_type_ids"][0].count(0) == 10 + 2  # [CLS] + 10 question tokens + [SEP]
 
 
@@ -147,46 +140,6 @@ def test_best_span_across_windows_and_examples():
     assert sum(c["probability"] for c in results[0]["n_best"]) == pytest.approx(1.0)
 
 
-# --- metrics -----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "prediction, golds, exact, f1",
-    [
-        ("The Denver Broncos", ["Denver Broncos"], 1.0, 1.0),  # article
-        ("denver broncos!", ["Denver Broncos"], 1.0, 1.0),  # case and punctuation
-        ("  Denver   Broncos ", ["Denver Broncos"], 1.0, 1.0),  # whitespace
-        ("in 1990", ["1990", "the year 1990"], 0.0, 2 / 3),  # max over golds: P 1/2, R 1
-        ("Broncos", ["Denver Broncos"], 0.0, 2 / 3),  # P 1, R 1/2
-        ("an apple", ["the apple"], 1.0, 1.0),
-        ("", [], 1.0, 1.0),  # v2: no answer, rightly
-        ("Paris", [], 0.0, 0.0),  # v2: answered a question without one
-        ("", ["Paris"], 0.0, 0.0),
-    ],
-)
-def test_squad_scores_match_hand_computed(prediction, golds, exact, f1):
-    assert squad_scores(prediction, golds) == (exact, pytest.approx(f1))
-
-
-def test_normalisation():
-    assert normalize_answer("The  Quick, brown fox!") == "quick brown fox"
-
-
-def test_squad_v2_metric_splits_and_best_threshold():
-    predictions = [  # q1 has an answer, q2 does not
-        {"id": "q1", "prediction_text": "", "no_answer_probability": 1.0},
-        {"id": "q2", "prediction_text": "", "no_answer_probability": 3.0},
-    ]
-    references = [
-        {"id": "q1", "answers": {"text": ["Paris"], "answer_start": [0]}},
-        {"id": "q2", "answers": {"text": [], "answer_start": []}},
-    ]
-    result = load_metric("squad_v2").compute(
-        predictions=predictions, references=references, best_non_null=["Paris", "Rome"]
-    )
-    assert result["exact_match"] == 50.0 and result["HasAns_exact"] == 0.0 and result["NoAns_exact"] == 100.0
-    # answering when the odds are <= 1.0 gets q1 right and keeps q2 empty: 100 with threshold 1.0
-    assert result["best_exact"] == 100.0 and result["best_exact_thresh"] == 1.0
-
-
 # --- data and the whole command ----------------------------------------------------------------------------
 def test_nested_squad_json_is_flattened(tmp_path):
     rows = synthetic.qa(3, seed=1)
@@ -210,40 +163,21 @@ def qa_data(tmp_path_factory):
     }
 
 
-QA_TRAINING = [
-    "--max-seq-length",
-    "64",
-    "--doc-stride",
-    "16",
-    "--max-query-length",
-    "16",
-    "--batch-size",
-    "32",
-    "--lr",
-    "1e-3",
-    "--warmup-ratio",
-    "0.1",
-    "--logging-steps",
-    "50",
-    "--save-steps",
-    "0",
-]
+QA_TRAINING = {
+    "max_seq_length": 64,
+    "doc_stride": 16,
+    "max_query_length": 16,
+    "batch_size": 32,
+    "lr": "1e-3",
+    "warmup_ratio": 0.1,
+    "logging_steps": 50,
+    "save_steps": 0,
+}
 
 
 def finetune_squad(data, out, *extra):
     return run_cli(
-        "finetune",
-        "squad",
-        "--model",
-        data["model"],
-        "--output-dir",
-        out,
-        "--train-file",
-        data["train"],
-        "--validation-file",
-        data["validation"],
-        *QA_TRAINING,
-        *extra,
+        *training_args("finetune squad", data["model"], out, data["train"], data["validation"], *extra, **QA_TRAINING)
     )
 
 
@@ -302,16 +236,6 @@ def test_version_2_learns_when_there_is_no_answer(tmp_path, qa_data):
     again = run_cli("evaluate", "--model", tmp_path / "v2", "--config", tmp_path / "at-best.yaml")
     assert again.code == 0, again.stderr
     assert json.loads(again.stdout)["f1"] == pytest.approx(metrics["best_f1"])
-
-
-def test_v2_best_threshold_gives_the_best_score_when_every_odds_value_is_negative():
-    """Answering nothing is best here; the threshold must then be below every odds value (the official script's
-    0.0 would answer every question)."""
-    references = [{"id": str(i), "answers": {"text": [], "answer_start": []}} for i in range(4)]
-    predictions = [{"id": str(i), "prediction_text": "lima", "no_answer_probability": -5.0 + i} for i in range(4)]
-    scores = load_metric("squad_v2").compute(predictions=predictions, references=references, best_non_null=["lima"] * 4)
-    assert scores["best_f1"] == 100.0 and scores["best_f1_thresh"] < -5.0
-    assert scores["f1"] == 0.0  # at the default threshold 0.0 every question is answered
 
 
 def test_mismatched_answers_are_reported_and_skipped(qa_data, tmp_path):
