@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests import synthetic
-from tests.helpers import finetune_cls_args, jsonl, metrics, run_bertcli, run_cli
+from tests.helpers import assert_one_line_error, finetune_cls_args, jsonl, metrics, run_bertcli, run_cli
 
 
 def test_evaluate_from_another_directory_after_the_training_file_moved(tiny_model, tmp_path):
@@ -60,3 +60,10 @@ def test_evaluate_rejects_labels_the_model_does_not_know(classifier, tmp_path):
     path.write_text("sentence,label\ngreat film,neutral\nbad film,negative\n")
     result = run_cli("evaluate", "--model", classifier, "--validation-file", path)
     assert result.code == 2 and "'neutral' is not among the labels negative, positive" in result.stderr
+
+
+def test_evaluate_without_data_names_its_own_flags(tiny_model):
+    """A model with no run.yaml (init-model's) and no data: evaluate says what it takes, not training's --train-file."""
+    result = run_bertcli("evaluate", "--model", tiny_model)
+    line = assert_one_line_error(result, "no evaluation data", "--validation-file")
+    assert "--train-file" not in line
