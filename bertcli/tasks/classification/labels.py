@@ -76,8 +76,10 @@ def infer_labels(
     label_names: list[str] | None,
     problem_type: ProblemType | None,
     source: str,
+    eval_source: str | None = None,
 ) -> LabelSpace:
-    """Decide the kind of problem and the label ids from the raw label values."""
+    """Decide the kind of problem and the label ids from the raw label values. `source` names the training data in
+    errors, `eval_source` the validation data (when it comes from elsewhere)."""
     if any(v is None for v in train_values) or any(v is None for v in eval_values):
         raise BertcliError(f"{source}: some examples have no label; fill in or drop those rows")
     class_names = getattr(feature, "names", None) or getattr(getattr(feature, "feature", None), "names", None)
@@ -90,7 +92,7 @@ def infer_labels(
         flat_train = [label for labels in train_lists for label in labels]
         flat_eval = [label for labels in eval_lists for label in labels]
         _check_one_kind(flat_train + flat_eval, source)
-        space = _classes(flat_train, flat_eval, label_names or class_names, source)
+        space = _classes(flat_train, flat_eval, label_names or class_names, source, eval_source)
         return LabelSpace("multi_label_classification", space.names, space.to_id)
     _check_one_kind(train_values + eval_values, source)
     is_float = any(isinstance(v, (float, np.floating)) for v in train_values)
@@ -100,10 +102,12 @@ def infer_labels(
         except (TypeError, ValueError) as e:
             raise BertcliError(f"{source}: regression needs numeric labels ({e})") from e
         return LabelSpace("regression", [], None)
-    return _classes(train_values, eval_values, label_names or class_names, source)
+    return _classes(train_values, eval_values, label_names or class_names, source, eval_source)
 
 
-def _classes(train_values: list, eval_values: list, names: list[str] | None, source: str) -> LabelSpace:
+def _classes(
+    train_values: list, eval_values: list, names: list[str] | None, source: str, eval_source: str | None = None
+) -> LabelSpace:
     """Single-label classes: integer ids (of `names`, or of their sorted values), or names."""
     train_keys, eval_keys = [label_key(v) for v in train_values], [label_key(v) for v in eval_values]
     if all(isinstance(k, int) for k in train_keys + eval_keys):
@@ -116,12 +120,12 @@ def _classes(train_values: list, eval_values: list, names: list[str] | None, sou
                 )
             return LabelSpace("single_label_classification", list(names), None)
         values = sorted(set(train_keys))
-        return _from_values(values, [str(v) for v in values], eval_keys, source)
+        return _from_values(values, [str(v) for v in values], eval_keys, (source, eval_source))
     train_keys, eval_keys = [str(k) for k in train_keys], [str(k) for k in eval_keys]
     if names:
-        return _from_values(list(names), list(names), eval_keys, source, train_keys)
+        return _from_values(list(names), list(names), eval_keys, (source, eval_source), train_keys)
     distinct = sorted(set(train_keys))
-    return _from_values(distinct, distinct, eval_keys, source)
+    return _from_values(distinct, distinct, eval_keys, (source, eval_source))
 
 
 def _check_one_kind(values: list, source: str) -> None:
@@ -141,11 +145,14 @@ def _check_one_kind(values: list, source: str) -> None:
         )
 
 
-def _from_values(values: list, names: list[str], eval_values: list, source: str, train_values: list | None = None):
+def _from_values(values: list, names: list[str], eval_values: list, sources: tuple, train_values: list | None = None):
+    """`sources`: how to name the training data and the validation data (None: the training data's name)."""
+    train_source, eval_source = sources[0], sources[1] or sources[0]
     to_id = {str(v): i for i, v in enumerate(values)}
     if len(to_id) < 2:
-        raise BertcliError(f"{source}: the training labels hold a single class ({values[0]}); need two or more")
-    for where, seen in (("training", train_values or []), ("validation", eval_values)):
+        raise BertcliError(f"{train_source}: the training labels hold a single class ({values[0]}); need two or more")
+    checks = (("training", train_values or [], train_source), ("validation", eval_values, eval_source))
+    for where, seen, source in checks:
         unknown = sorted({str(v) for v in seen if str(v) not in to_id})
         if unknown:
             raise BertcliError(

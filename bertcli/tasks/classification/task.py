@@ -54,6 +54,7 @@ class ClassificationTask(Task):
             names,
             problem_type,
             d.train_file or d.dataset,
+            d.source("validation") if evals is not None else None,
         )
         weights = o.class_weights
         if weights:

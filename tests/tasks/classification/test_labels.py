@@ -5,6 +5,7 @@ import pytest
 
 from bertcli.errors import BertcliError
 from bertcli.tasks.classification.labels import infer_labels
+from tests.helpers import assert_one_line_error, finetune_cls_args, run_bertcli
 
 
 def labels(train, evals, feature=None, names=None, problem_type=None):
@@ -58,3 +59,12 @@ def test_recipe_can_force_regression_on_integer_scores():
 def test_labels_that_do_not_fit_are_errors(train, evals, names, message):
     with pytest.raises(BertcliError, match=message):
         labels(train, evals, names=names)
+
+
+def test_a_validation_label_outside_the_training_labels_names_the_validation_file(tmp_path, tiny_model):
+    train, dev = tmp_path / "t4.csv", tmp_path / "v_unseen.csv"
+    train.write_text("sentence,label\na fine film,pos\na dull film,neg\n")
+    dev.write_text("sentence,label\nan odd film,neutral\n")
+    result = run_bertcli(*finetune_cls_args(tiny_model, tmp_path / "out", train, dev))
+    line = assert_one_line_error(result, "v_unseen.csv: validation label 'neutral' is not among the labels neg, pos")
+    assert "t4.csv" not in line
