@@ -14,17 +14,20 @@ class Meter:
         self.accelerator = accelerator
         device = accelerator.device
         self.window_loss = torch.zeros((), device=device)
+        self.total_loss = torch.zeros((), device=device)
         self.finite = torch.ones((), device=device, dtype=torch.bool)
         self.tokens = torch.zeros((), device=device, dtype=torch.long)
-        self.window_batches = self.window_samples = self.samples = 0
+        self.window_batches = self.window_samples = self.samples = self.batches = 0
         self.start = self.window_start = time.perf_counter()
 
     def add(self, loss: torch.Tensor, examples: int, attention_mask: torch.Tensor) -> None:
         """One forward pass: its loss, and its examples (counted over every process) and tokens."""
         loss = loss.detach()
         self.window_loss += loss
+        self.total_loss += loss
         self.finite &= torch.isfinite(loss)
         self.window_batches += 1
+        self.batches += 1
         n = examples * self.accelerator.num_processes
         self.samples, self.window_samples = self.samples + n, self.window_samples + n
         self.tokens += attention_mask.sum()
@@ -44,10 +47,12 @@ class Meter:
         return loss, speed
 
     def throughput(self) -> dict:
-        """The whole run's time and speed, for metrics.json."""
+        """The whole run's mean loss, time and speed, for metrics.json (since the resume, in a resumed run)."""
         runtime = time.perf_counter() - self.start
         tokens = self.accelerator.reduce(self.tokens, "sum").item()
+        mean = self.accelerator.reduce(self.total_loss, "mean").item() / self.batches if self.batches else None
         return {
+            "train_loss_mean": mean,
             "train_runtime_s": round(runtime, 2),
             "train_samples_per_second": round(self.samples / runtime, 2),
             "train_tokens_per_second": round(tokens / runtime, 1),

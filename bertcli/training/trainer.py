@@ -286,7 +286,7 @@ class Trainer:
             self.last_eval, model_step = self._load_best(self.last_eval)
         metrics = {
             **{k: v for k, v in (self.last_eval or {}).items() if k != "step"},
-            "train_loss": self.train_loss,  # of the last logging window
+            "train_loss": self.train_loss,  # of the last logging window; train_loss_mean: of the whole run
             **throughput,
             "train_steps": self.state.step,
             "best_metric": self.state.best_metric,
