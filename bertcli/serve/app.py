@@ -84,7 +84,11 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 
 async def _body_limit(request: Request, call_next):
-    """413 for a body over --max-body-bytes, before the route reads it."""
+    """413 for a body over --max-body-bytes, before the route reads it. A body is read as JSON whatever its
+    Content-Type says: `curl -d` sends JSON as a form unless told otherwise."""
+    if request.method == "POST" and "json" not in request.headers.get("content-type", ""):
+        headers = [(k, v) for k, v in request.scope["headers"] if k != b"content-type"]
+        request.scope["headers"] = [*headers, (b"content-type", b"application/json")]
     limit = request.app.state.limits.max_body_bytes
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > limit:

@@ -74,6 +74,8 @@ def test_serves_the_labels_predict_gives_and_embeddings(classifier):
         status, body = call(url, "/predict", {"texts": TEXTS})
         assert status == 200 and [p["label"] for p in body["predictions"]] == [e["label"] for e in expected]
         assert [p["text"] for p in body["predictions"]] == TEXTS
+        for content_type in ("application/x-www-form-urlencoded", "text/plain"):  # curl -d's, and another
+            assert call(url, "/predict", {"texts": TEXTS}, {"Content-Type": content_type}) == (200, body)
         status, body = call(url, "/embed", {"texts": TEXTS[:2]})
         assert status == 200 and len(body["embeddings"]) == 2 and len(body["embeddings"][0]) == 128
         status, info = call(url, "/model")
