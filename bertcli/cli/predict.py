@@ -84,10 +84,13 @@ def _predict(
     runtime: dict = None,
     options: dict = None,
 ) -> None:
-    """Predict with a trained model: the task (classification, question answering, fill-mask) comes from the model.
+    """Predict with a trained model: the task (classification, question answering, token classification,
+    fill-mask) comes from the model.
 
     Writes one JSON line per input, in input order: classification {"text", "label", "score"}; question
-    answering {"question", "answer", "score", "start", "end"}; fill-mask {"text", "predictions", "filled"}.
+    answering {"question", "answer", "score", "start", "end"}; token classification {"text", "entities": [{"type",
+    "start", "end", "text", "score"}]} (a tag set without entities, such as parts of speech: "words" with their
+    "tags"); fill-mask {"text", "predictions", "filled"}.
     """
     from bertcli.predict.records import Fields, Writer, input_records
     from bertcli.tasks import registry

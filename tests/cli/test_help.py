@@ -131,6 +131,13 @@ def test_help_is_grouped_with_examples_kept_as_written():
 def test_every_other_command_has_help(command):
     text = bertcli_help(*command)
     assert text.startswith("Usage: bertcli") and "-h, --help" in text
+    assert "[required] [required]" not in " ".join(text.split())
+
+
+def test_predict_help_describes_every_tasks_output():
+    text = " ".join(bertcli_help("predict").split())
+    for output in ('"label"', '"answer"', '"entities"', '"filled"'):
+        assert output in text, output
 
 
 @pytest.mark.parametrize("command", [[], ["finetune"], ["recipes"]], ids=lambda c: " ".join(["bertcli", *c]))
