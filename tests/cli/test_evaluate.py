@@ -10,14 +10,17 @@ from tests import synthetic
 from tests.helpers import assert_one_line_error, finetune_cls_args, jsonl, metrics, run_bertcli, run_cli
 
 
-def test_evaluate_from_another_directory_after_the_training_file_moved(tiny_model, tmp_path):
-    """run.yaml keeps absolute paths, and evaluate needs only the validation file."""
+def test_evaluate_from_another_directory_after_the_training_file_moved(tiny_model, tmp_path, monkeypatch):
+    """run.yaml keeps absolute paths, and evaluate needs only the validation file. (The training run, given relative
+    paths in its working directory, runs in this process; the evaluations are real processes elsewhere.)"""
     work = tmp_path / "work"
     work.mkdir()
     synthetic.write_csv(work / "train.csv", synthetic.sentiment(300, seed=21), ["sentence", "label"])
     synthetic.write_csv(work / "dev.csv", synthetic.sentiment(60, seed=22), ["sentence", "label"])
     args = finetune_cls_args(tiny_model, "out", "train.csv", "dev.csv", max_steps=20)
-    result = run_bertcli(*args, cwd=work)
+    with monkeypatch.context() as here:
+        here.chdir(work)
+        result = run_cli(*args)
     assert result.code == 0, result.stderr
     (work / "train.csv").rename(work / "moved.csv")
     elsewhere = tmp_path / "elsewhere"
