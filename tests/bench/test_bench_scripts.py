@@ -11,11 +11,11 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT
+
 BENCH = ROOT / "bench"
 FOLDERS = [BENCH, BENCH / "references", BENCH / "studies"]  # paired benchmarks, their references, studies
 REQUIRED = {  # the arguments a script cannot run without, as its driver passes them
